@@ -1,0 +1,21 @@
+# Sanitizers apply to everything in the build, so instrumented code never
+# links against uninstrumented copies of our own libraries.
+set(MMSIM_SANITIZE)
+if(MMSIM_ASAN)
+  list(APPEND MMSIM_SANITIZE address)
+endif()
+if(MMSIM_UBSAN)
+  list(APPEND MMSIM_SANITIZE undefined)
+endif()
+if(MMSIM_TSAN)
+  if(MMSIM_ASAN)
+    message(FATAL_ERROR "MMSIM_TSAN cannot be combined with MMSIM_ASAN")
+  endif()
+  list(APPEND MMSIM_SANITIZE thread)
+endif()
+if(MMSIM_SANITIZE)
+  list(JOIN MMSIM_SANITIZE "," san)
+  add_compile_options(-fsanitize=${san} -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${san})
+endif()
