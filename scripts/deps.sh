@@ -8,7 +8,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 $SUDO apt-get update
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
-    build-essential cmake ninja-build pkg-config clang llvm lld \
-    libclang-rt-14-dev libcmocka-dev libyaml-dev \
-    libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
-    clang-format
+    build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
+    libcmocka-dev libyaml-dev

@@ -12,9 +12,6 @@
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
 
-/* The 32-bit model's physical limit (PAE: 36 address bits). */
-#define MMSIM_PAE_LIMIT (UINT64_C(64) << 30)
-
 static const char *const zone_type_names[MMSIM_NR_ZONE_TYPES] = {
     [MMSIM_ZONE_DMA] = "DMA",         [MMSIM_ZONE_DMA32] = "DMA32",
     [MMSIM_ZONE_NORMAL] = "Normal",   [MMSIM_ZONE_HIGHMEM] = "HighMem",

@@ -192,6 +192,8 @@ struct mmsim_machine {
     const struct mmsim_allocator *alloc; /* &alloc_store or NULL */
     mmsim_log_fn log;
     void *log_ctx;
+    mmsim_fail_page_alloc_fn fail_page_alloc;
+    void *fail_ctx;
 
     pthread_mutex_t boot_lock;
     _Atomic int phase; /* enum mmsim_phase */
@@ -231,6 +233,7 @@ struct mmsim_machine {
     /* Machine-wide events (atomic: bumped outside any zone lock). */
     _Atomic uint64_t ev_alloc_fail;
     _Atomic uint64_t ev_deferred_grow;
+    _Atomic uint64_t ev_fail_injected;
 
     /* Boot messages ("\n"-separated), under @boot_lock. */
     char *bootlog;

@@ -986,6 +986,8 @@ int mmsim_machine_create(const struct mmsim_desc *desc,
     if (opts) {
         m->log = opts->log;
         m->log_ctx = opts->log_ctx;
+        m->fail_page_alloc = opts->fail_page_alloc;
+        m->fail_ctx = opts->fail_ctx;
     }
     if (pthread_mutex_init(&m->boot_lock, NULL)) {
         host_free(a, m);

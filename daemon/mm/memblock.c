@@ -4,9 +4,10 @@
  *
  * DOC: implementation
  *
- * This follows Linux 6.11-6.13 mm/memblock.c step by step (no dummy entry
- * in empty arrays, windowed memblock_merge_regions(), the debugfs view with
- * node and flag), with the globals moved into struct mmsim_memblock. Each
+ * This follows Linux 6.18 mm/memblock.c step by step (no dummy entry in
+ * empty arrays, windowed memblock_merge_regions(), allocations reserved as
+ * MEMBLOCK_RSRV_KERN with their node, the debugfs view with node and
+ * flag), with the globals moved into struct mmsim_memblock. Each
  * array ("memory", "reserved") is a host array of @max regions kept sorted,
  * disjoint and minimal: no two neighbours that touch share nid and flags.
  *
@@ -17,12 +18,15 @@
  * room for the doubled array, free the old array's range from "reserved"
  * and reserve the new one. The kernel BUG()s if that bookkeeping fails; we
  * instead promise that every failed call leaves the memblock as it was.
- * double_array() is itself all-or-nothing, and the callers that may need
- * it more than once (memblock_add_range() can double twice) first take a
- * snapshot of both arrays and put it back on failure.
+ * double_array() is itself all-or-nothing; on top of that, the two
+ * callers that grow arrays after allow_resize (memblock_add_range(), which
+ * may double twice in one call, and memblock_isolate_range()) first take a
+ * snapshot of both arrays and put it back on failure. Growth is rare (log2
+ * of the region count), so the copy costs nothing that matters.
  *
- * Who calls this: machine boot, the bootmem shim and the memblock fuzzer.
- * Nothing here is thread-safe; see mmsim/memblock.h.
+ * Who calls this: machine.c at boot (firmware map, reservations, early
+ * allocations), page_alloc.c (freeing early allocations) and views.c (the
+ * debugfs text). Nothing here is thread-safe; see mmsim/memblock.h.
  */
 #include "mmsim/memblock.h"
 
@@ -58,7 +62,7 @@
 
 #define MB_PHYS_ADDR_MAX UINT64_MAX
 
-/* The flags the allocator itself looks at in should_skip_region(). */
+/* MEMBLOCK_NONE: plain regions, and searches that ask for nothing. */
 #define MB_FLAGS_NONE 0u
 
 struct mb_type {
@@ -532,7 +536,7 @@ static int double_array(struct mmsim_memblock *mb, struct mb_type *t,
             return ret;
     }
     return add_range(mb, &mb->reserved, addr, new_alloc, MMSIM_NUMA_NO_NODE,
-                     MB_FLAGS_NONE);
+                     MMSIM_MEMBLOCK_RSRV_KERN);
 }
 
 /*
@@ -917,6 +921,13 @@ int mmsim_memblock_reserve(struct mmsim_memblock *mb, uint64_t base,
                      MB_FLAGS_NONE);
 }
 
+int mmsim_memblock_reserve_kern(struct mmsim_memblock *mb, uint64_t base,
+                                uint64_t size)
+{
+    return add_range(mb, &mb->reserved, base, size, MMSIM_NUMA_NO_NODE,
+                     MMSIM_MEMBLOCK_RSRV_KERN);
+}
+
 int mmsim_memblock_free(struct mmsim_memblock *mb, uint64_t base, uint64_t size)
 {
     return remove_range(mb, &mb->reserved, base, size);
@@ -1003,10 +1014,15 @@ uint64_t mmsim_memblock_get_current_limit(const struct mmsim_memblock *mb)
 /* ---- allocation ------------------------------------------------------- */
 
 /*
- * Find and reserve. A reservation that fails for lack of simulated room
- * for a bigger array lets the caller go on to its next choice, as in the
- * kernel; a host allocation failure is no property of the simulated
- * machine and ends the whole call.
+ * Find and reserve, as __memblock_reserve(found, size, nid, RSRV_KERN):
+ * the reserved region remembers the node it was asked for (NUMA_NO_NODE
+ * on the any-node fallback) and that the kernel owns it, so it merges only
+ * with allocations like it.
+ *
+ * A reservation that fails for lack of simulated room for a bigger array
+ * lets the caller go on to its next choice, as in the kernel; a host
+ * allocation failure is no property of the simulated machine and ends the
+ * whole call.
  */
 static int try_find_reserve(struct mmsim_memblock *mb, uint64_t size,
                             uint64_t align, uint64_t start, uint64_t end,
@@ -1018,7 +1034,8 @@ static int try_find_reserve(struct mmsim_memblock *mb, uint64_t size,
     found = find_in_range_node(mb, size, align, start, end, nid, flags);
     if (!found)
         return MMSIM_ENOMEM;
-    ret = mmsim_memblock_reserve(mb, found, size);
+    ret = add_range(mb, &mb->reserved, found, size, nid,
+                    MMSIM_MEMBLOCK_RSRV_KERN);
     if (ret)
         return ret;
     *addr = found;
@@ -1245,11 +1262,13 @@ bool mmsim_memblock_next_free_range(const struct mmsim_memblock *mb, int nid,
 
 /* flagname[] of memblock_debug_show(), indexed by bit number. */
 static const char *const mb_flag_names[] = {
-    "HOTPLUG", /* MEMBLOCK_HOTPLUG */
-    "MIRROR",  /* MEMBLOCK_MIRROR */
-    "NOMAP",   /* MEMBLOCK_NOMAP */
-    "DRV_MNG", /* MEMBLOCK_DRIVER_MANAGED */
-    "RSV_NIT", /* MEMBLOCK_RSRV_NOINIT */
+    "HOTPLUG",     /* MEMBLOCK_HOTPLUG */
+    "MIRROR",      /* MEMBLOCK_MIRROR */
+    "NOMAP",       /* MEMBLOCK_NOMAP */
+    "DRV_MNG",     /* MEMBLOCK_DRIVER_MANAGED */
+    "RSV_NIT",     /* MEMBLOCK_RSRV_NOINIT */
+    "RSV_KERN",    /* MEMBLOCK_RSRV_KERN */
+    "KHO_SCRATCH", /* MEMBLOCK_KHO_SCRATCH */
 };
 
 static const char *flag_name(unsigned flags)
@@ -1279,7 +1298,7 @@ int mmsim_memblock_debugfs_show(const struct mmsim_memblock *mb,
 
     for (i = 0; i < t->cnt; i++) {
         const struct mmsim_memblock_region *r = &t->regions[i];
-        /* Longest line: 11 + 2 + 38 + 12 + 8 + 1 bytes; room to spare. */
+        /* Longest line: 11 + 2 + 38 + 12 + 11 + 1 bytes; room to spare. */
         char line[128];
         int n;
 

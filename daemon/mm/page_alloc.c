@@ -196,6 +196,8 @@ void mmsim_release_range_locked(struct mmsim_zone *z, uint64_t start,
             order--;
         free_one_page_locked(z, start, order);
         free_add_locked(z, (int64_t)(UINT64_C(1) << order));
+        /* __free_pages_ok() counts boot-time releases in pgfree too. */
+        z->ev[ZEV_PGFREE] += UINT64_C(1) << order;
         start += UINT64_C(1) << order;
     }
 }
@@ -784,6 +786,13 @@ static int alloc_pages_common(struct mmsim_machine *m, int cpu,
     ac.highest_idx = gfp_highest_idx(m, gfp);
     if (ac.highest_idx < 0)
         return MMSIM_EINVAL;
+    /* should_fail_alloc_page(): after validation, never for NOFAIL. */
+    if (m->fail_page_alloc && !(gfp & MMSIM_GFP_NOFAIL) &&
+        m->fail_page_alloc(m->fail_ctx, gfp, order)) {
+        atomic_fetch_add_explicit(&m->ev_fail_injected, 1,
+                                  memory_order_relaxed);
+        return MMSIM_ENOMEM;
+    }
     ac.zonelist = (gfp & MMSIM_GFP_THISNODE) ? m->pgdat[nid]->zonelist_thisnode
                                             : m->pgdat[nid]->zonelist;
     ac.cpu = cpu;

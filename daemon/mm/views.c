@@ -491,6 +491,31 @@ int64_t mmsim_view_vmstat(struct mmsim_machine *m, char *buf, size_t len)
     return tb_finish(&tb);
 }
 
+/*
+ * Machine-wide counters of the simulator itself, with no /proc/vmstat
+ * twin: available by name, never printed in the kernel's view.
+ */
+static int64_t sim_counter(struct mmsim_machine *m, const char *name)
+{
+    const struct {
+        const char *name;
+        _Atomic uint64_t *c;
+    } sim[] = {
+        {"mmsim_fail_page_alloc", &m->ev_fail_injected},
+        {"mmsim_alloc_fail", &m->ev_alloc_fail},
+        {"mmsim_deferred_grow", &m->ev_deferred_grow},
+    };
+
+    for (size_t i = 0; i < sizeof(sim) / sizeof(*sim); i++) {
+        if (strcmp(sim[i].name, name) == 0) {
+            uint64_t v = atomic_load_explicit(sim[i].c, memory_order_relaxed);
+
+            return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+        }
+    }
+    return -1;
+}
+
 int64_t mmsim_vmstat_get(struct mmsim_machine *m, const char *name)
 {
     struct vm_item items[VMSTAT_MAX_ITEMS];
@@ -498,6 +523,8 @@ int64_t mmsim_vmstat_get(struct mmsim_machine *m, const char *name)
 
     if (!m || !name)
         return -1;
+    if (strncmp(name, "mmsim_", 6) == 0)
+        return sim_counter(m, name);
     pthread_mutex_lock(&m->boot_lock);
     n = vmstat_collect(m, items);
     pthread_mutex_unlock(&m->boot_lock);

@@ -944,6 +944,59 @@ static void test_host_failure_sweep(void **state)
     }
 }
 
+/* fail_page_alloc: injected failures are clean ENOMEMs, NOFAIL exempt. */
+static bool fail_every_other(void *ctx, mmsim_gfp_t gfp, unsigned order)
+{
+    unsigned *calls = ctx;
+
+    (void)gfp;
+    (void)order;
+    return (*calls)++ % 2 == 1;
+}
+
+static void test_fail_page_alloc(void **state)
+{
+    struct mmsim_desc d;
+    struct mmsim_machine *m;
+    unsigned calls = 0;
+    struct mmsim_machine_opts o = {.fail_page_alloc = fail_every_other,
+                                   .fail_ctx = &calls};
+    uint64_t pfn, free0;
+    int ok = 0, failed = 0;
+
+    (void)state;
+    small_desc(&d);
+    assert_int_equal(mmsim_machine_create(&d, &o, &m, NULL, 0), 0);
+    free0 = total_free(m);
+    for (int i = 0; i < 10; i++) {
+        int rc = mmsim_alloc_pages(m, MMSIM_NO_CPU, 0, 2, 0, &pfn);
+
+        if (rc == 0) {
+            ok++;
+            assert_int_equal(mmsim_free_pages(m, MMSIM_NO_CPU, pfn, 2), 0);
+        } else {
+            assert_int_equal(rc, MMSIM_ENOMEM);
+            failed++;
+        }
+        assert_int_equal(total_free(m), free0);
+    }
+    assert_int_equal(ok, 5);
+    assert_int_equal(failed, 5);
+    /* Invalid requests are refused before the hook is asked. */
+    assert_int_equal(mmsim_alloc_pages(m, 0, 0, 12, 0, &pfn), MMSIM_ERANGE);
+    assert_int_equal(calls, 10);
+    /* NOFAIL is never failed by injection. */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOFAIL,
+                                           0, 0, &pfn),
+                         0);
+        assert_int_equal(mmsim_free_pages(m, MMSIM_NO_CPU, pfn, 0), 0);
+    }
+    assert_int_equal(calls, 10);
+    assert_consistent(m);
+    mmsim_machine_destroy(m);
+}
+
 /* Many machines live side by side. */
 static void test_many_machines(void **state)
 {
@@ -990,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_early_api_memblock),
         cmocka_unit_test(test_early_api_bootmem),
         cmocka_unit_test(test_host_failure_sweep),
+        cmocka_unit_test(test_fail_page_alloc),
         cmocka_unit_test(test_many_machines),
     };
 

@@ -860,7 +860,8 @@ static void test_alloc_top_down_before(void **state)
 
     setup_memblock(mb);
     end = mmsim_memblock_end_of_dram(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, end - 3 * CACHE, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, end - 3 * CACHE, CACHE),
+                     0);
     assert_int_equal(mb_alloc(mb, 2 * CACHE, CACHE, &a), 0);
     assert_int_equal(a, end - 2 * CACHE);
     assert_rgn(mb, RSV, 0, end - 3 * CACHE, 3 * CACHE);
@@ -875,7 +876,7 @@ static void test_alloc_top_down_after(void **state)
 
     setup_memblock(mb);
     end = mmsim_memblock_end_of_dram(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, end - CACHE, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, end - CACHE, CACHE), 0);
     assert_int_equal(mb_alloc(mb, 2 * CACHE, CACHE, &a), 0);
     assert_int_equal(a, end - 3 * CACHE);
     assert_rgn(mb, RSV, 0, end - 3 * CACHE, 3 * CACHE);
@@ -891,7 +892,7 @@ static void test_alloc_top_down_second_fit(void **state)
     setup_memblock(mb);
     end = mmsim_memblock_end_of_dram(mb);
     r1 = end - SZ_512 - CACHE;
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, SZ_512), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, SZ_512), 0);
     assert_int_equal(mb_alloc(mb, SZ_2K, CACHE, &a), 0);
     assert_int_equal(a, r1 - SZ_2K);
     assert_rgn(mb, RSV, 0, r1 - SZ_2K, SZ_2K + SZ_512);
@@ -908,8 +909,8 @@ static void test_alloc_top_down_in_between(void **state)
     end = mmsim_memblock_end_of_dram(mb);
     r1 = end - SZ_512;
     r2 = r1 - CACHE - SZ_256;
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, SZ_512), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r2, SZ_256), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, SZ_512), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r2, SZ_256), 0);
     assert_int_equal(mb_alloc(mb, CACHE, CACHE, &a), 0);
     assert_int_equal(a, r1 - CACHE);
     assert_rgn(mb, RSV, 0, r2, SZ_512 + SZ_256 + CACHE);
@@ -967,7 +968,8 @@ static void test_alloc_limited_space(void **state)
 
         mmsim_memblock_set_bottom_up(m, bottom_up);
         setup_memblock(m);
-        assert_int_equal(mmsim_memblock_reserve(m, rbase, MEM_SIZE - CACHE), 0);
+        assert_int_equal(
+            mmsim_memblock_reserve_kern(m, rbase, MEM_SIZE - CACHE), 0);
         assert_int_equal(mb_alloc(m, CACHE, CACHE, &a), 0);
         assert_int_equal(a, bottom_up ? MEM_BASE : MEM_BASE + MEM_SIZE - CACHE);
         assert_rgn(m, RSV, 0, MEM_BASE, MEM_SIZE);
@@ -1055,6 +1057,41 @@ static void test_alloc_skips_first_page(void **state)
     assert_int_equal(mb_alloc(mb, SZ_4K, CACHE, &a), MMSIM_ENOMEM);
 }
 
+/*
+ * Allocations are reserved as RSRV_KERN with the node asked for, or no
+ * node when they fell back: plain reservations and other nodes' blocks
+ * don't merge with them.
+ */
+static void test_alloc_region_attributes(void **state)
+{
+    struct mmsim_memblock *mb = *state;
+    uint64_t a = 0, end;
+
+    setup_memblock(mb);
+    end = mmsim_memblock_end_of_dram(mb);
+    assert_int_equal(mmsim_memblock_reserve(mb, end - CACHE, CACHE), 0);
+    assert_int_equal(mb_alloc(mb, CACHE, CACHE, &a), 0);
+    assert_int_equal(a, end - 2 * CACHE);
+    assert_type(mb, RSV, 2, 2 * CACHE);
+    assert_rgn_full(mb, RSV, 0, a, CACHE, NO_NODE, MMSIM_MEMBLOCK_RSRV_KERN);
+    assert_rgn_full(mb, RSV, 1, end - CACHE, CACHE, NO_NODE, 0);
+
+    /* Node 0 was asked for but has no memory: the fallback has no node. */
+    assert_int_equal(
+        mmsim_memblock_alloc_try_nid(mb, CACHE, CACHE, 0, ACCESSIBLE, 0, &a),
+        0);
+    assert_int_equal(a, end - 3 * CACHE);
+    assert_type(mb, RSV, 2, 3 * CACHE);
+    assert_rgn_full(mb, RSV, 0, a, 2 * CACHE, NO_NODE,
+                    MMSIM_MEMBLOCK_RSRV_KERN);
+
+    /* reserve_kern matches allocations; freeing ignores flags. */
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, a - CACHE, CACHE), 0);
+    assert_type(mb, RSV, 2, 4 * CACHE);
+    assert_int_equal(mmsim_memblock_free(mb, a - CACHE, 4 * CACHE), 0);
+    assert_type(mb, RSV, 0, 0);
+}
+
 /* ---- allocation, bottom-up -------------------------------------------- */
 
 static void test_alloc_bottom_up_simple(void **state)
@@ -1093,7 +1130,8 @@ static void test_alloc_bottom_up_before(void **state)
 
     mmsim_memblock_set_bottom_up(mb, true);
     setup_memblock(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, MEM_BASE + CACHE, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, MEM_BASE + CACHE, CACHE),
+                     0);
     assert_int_equal(mb_alloc(mb, CACHE, CACHE, &a), 0);
     assert_int_equal(a, MEM_BASE);
     assert_rgn(mb, RSV, 0, MEM_BASE, 2 * CACHE);
@@ -1107,7 +1145,7 @@ static void test_alloc_bottom_up_after(void **state)
 
     mmsim_memblock_set_bottom_up(mb, true);
     setup_memblock(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, MEM_BASE, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, MEM_BASE, CACHE), 0);
     assert_int_equal(mb_alloc(mb, 2 * CACHE, CACHE, &a), 0);
     assert_int_equal(a, MEM_BASE + CACHE);
     assert_rgn(mb, RSV, 0, MEM_BASE, 3 * CACHE);
@@ -1121,7 +1159,7 @@ static void test_alloc_bottom_up_second_fit(void **state)
 
     mmsim_memblock_set_bottom_up(mb, true);
     setup_memblock(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, SZ_512), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, SZ_512), 0);
     assert_int_equal(mb_alloc(mb, SZ_2K, CACHE, &a), 0);
     assert_int_equal(a, r1 + SZ_512);
     assert_rgn(mb, RSV, 0, r1, SZ_512 + SZ_2K);
@@ -1135,9 +1173,9 @@ static void test_alloc_bottom_up_in_between(void **state)
 
     mmsim_memblock_set_bottom_up(mb, true);
     setup_memblock(mb);
-    assert_int_equal(mmsim_memblock_reserve(mb, MEM_BASE, SZ_1K), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, SZ_512), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r2, SZ_256), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, MEM_BASE, SZ_1K), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, SZ_512), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r2, SZ_256), 0);
     assert_int_equal(mb_alloc(mb, CACHE, CACHE, &a), 0);
     assert_int_equal(a, r1 + SZ_512);
     assert_rgn(mb, RSV, 0, MEM_BASE, SZ_1K + SZ_512 + CACHE + SZ_256);
@@ -1268,7 +1306,7 @@ static void test_try_nid_min_reserved(void **state)
     max = mmsim_memblock_end_of_dram(mb);
     min = max - SZ_64;
     rbase = min - SZ_128;
-    assert_int_equal(mmsim_memblock_reserve(mb, rbase, SZ_128), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, rbase, SZ_128), 0);
     assert_int_equal(mb_alloc_nid(mb, SZ_64, min, max, &a), 0);
     assert_int_equal(a, min);
     assert_rgn(mb, RSV, 0, rbase, SZ_128 + SZ_64);
@@ -1283,7 +1321,7 @@ static void test_try_nid_max_reserved(void **state)
     setup_memblock(mb);
     max = mmsim_memblock_end_of_dram(mb) - SZ_64;
     min = max - SZ_128;
-    assert_int_equal(mmsim_memblock_reserve(mb, max, SZ_64), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, max, SZ_64), 0);
     assert_int_equal(mb_alloc_nid(mb, SZ_128, min, max, &a), 0);
     assert_int_equal(a, min);
     assert_rgn(mb, RSV, 0, min, SZ_128 + SZ_64);
@@ -1300,8 +1338,8 @@ static void test_try_nid_top_down_reserved_with_space(void **state)
     r2 = r1 - (SZ_64 + CACHE + SZ_128);
     min = r2 + SZ_128;
     max = r1;
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, CACHE), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r2, SZ_128), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r2, SZ_128), 0);
     assert_int_equal(mb_alloc_nid(mb, SZ_64, min, max, &a), 0);
     assert_int_equal(a, max - SZ_64);
     assert_rgn(mb, RSV, 1, max - SZ_64, CACHE + SZ_64);
@@ -1317,8 +1355,8 @@ static void test_try_nid_reserved_full_merge(void **state)
     setup_memblock(mb);
     r1 = mmsim_memblock_end_of_dram(mb) - 2 * CACHE;
     r2 = r1 - (SZ_64 + SZ_128);
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, CACHE), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r2, SZ_128), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r2, SZ_128), 0);
     assert_int_equal(mb_alloc_nid(mb, SZ_64, r2 + SZ_128, r1, &a), 0);
     assert_rgn(mb, RSV, 0, r2, CACHE + SZ_128 + SZ_64);
     assert_type(mb, RSV, 1, CACHE + SZ_128 + SZ_64);
@@ -1333,8 +1371,8 @@ static void test_try_nid_top_down_reserved_no_space(void **state)
     setup_memblock(mb);
     r1 = mmsim_memblock_end_of_dram(mb) - 2 * CACHE;
     r2 = r1 - (SZ_128 + CACHE);
-    assert_int_equal(mmsim_memblock_reserve(mb, r1, CACHE), 0);
-    assert_int_equal(mmsim_memblock_reserve(mb, r2, SZ_128), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r1, CACHE), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, r2, SZ_128), 0);
     assert_int_equal(mb_alloc_nid(mb, SZ_256, r2 + SZ_128, r1, &a), 0);
     assert_int_equal(a, r2 - SZ_256);
     assert_rgn(mb, RSV, 1, r1, CACHE);
@@ -1563,8 +1601,16 @@ static void test_numa_part_reserved(void **state)
         mmsim_memblock_alloc_exact_nid(mb, SZ_4K, CACHE, 0, ACCESSIBLE, 1, &a),
         0);
     assert_int_equal(a, numa_base[1] + half - SZ_4K);
-    assert_rgn(mb, RSV, 0, a, half + SZ_4K);
-    assert_type(mb, RSV, 1, half + SZ_4K);
+    /* Touching, but node and RSRV_KERN differ: no merge. */
+    assert_type(mb, RSV, 2, half + SZ_4K);
+    assert_rgn_full(mb, RSV, 0, a, SZ_4K, 1, MMSIM_MEMBLOCK_RSRV_KERN);
+    assert_rgn_full(mb, RSV, 1, numa_base[1] + half, half, NO_NODE, 0);
+    /* The next one on node 1 merges with the first. */
+    assert_int_equal(
+        mmsim_memblock_alloc_exact_nid(mb, SZ_4K, CACHE, 0, ACCESSIBLE, 1, &a),
+        0);
+    assert_type(mb, RSV, 2, half + 2 * SZ_4K);
+    assert_rgn_full(mb, RSV, 0, a, 2 * SZ_4K, 1, MMSIM_MEMBLOCK_RSRV_KERN);
 }
 
 /* The range spans nodes 1 and 2; asked for node 1, it stays in node 1. */
@@ -1869,14 +1915,21 @@ static const char debugfs_memory[] =
     "   6: 0x0000000300000000..0x0000000300000fff    2 MIRROR\n"
     "   7: 0x0000000400000000..0x0000000400000fff    3 DRV_MNG\n"
     "   8: 0x0000000500000000..0x0000000500000fff   63 RSV_NIT\n"
-    "   9: 0x0000000600000000..0x0000000600000fff    0 UNKNOWN\n";
+    "   9: 0x0000000600000000..0x0000000600000fff    0 UNKNOWN\n"
+    "  10: 0x0000000700000000..0x0000000700000fff    1 KHO_SCRATCH\n"
+    "  11: 0x0000000800000000..0x0000000800000fff    x RSV_KERN\n";
 
 static const char debugfs_reserved[] =
     "   0: 0x0000000000001000..0x0000000000001fff    x NONE\n"
-    "   1: 0x0000000001000000..0x00000000011fffff    x NONE\n";
+    "   1: 0x0000000001000000..0x00000000011fffff    x NONE\n"
+    "   2: 0x0000000002000000..0x0000000002000fff    x RSV_KERN\n"
+    "   3: 0x000000003ffff000..0x000000003fffffff    0 RSV_KERN\n"
+    "   4: 0x0000000700000000..0x0000000700000fff    1 RSV_KERN\n";
 
 static void setup_debugfs_layout(struct mmsim_memblock *mb)
 {
+    uint64_t a = 0;
+
     assert_int_equal(mmsim_memblock_add_node(mb, 0x1000, 0x9f000, 0, 0), 0);
     assert_int_equal(mmsim_memblock_add_node(mb, 0x100000, 0x3ff00000, 0, 0),
                      0);
@@ -1895,10 +1948,27 @@ static void setup_debugfs_layout(struct mmsim_memblock *mb)
     assert_int_equal(mmsim_memblock_add_node(mb, 0x500000000, SZ_4K, 63,
                                              MMSIM_MEMBLOCK_RSRV_NOINIT),
                      0);
-    assert_int_equal(mmsim_memblock_add_node(mb, 0x600000000, SZ_4K, 0, 0x40u),
+    /* 0x80 has no name (Linux 6.18's RSRV_HUGETLB has none either). */
+    assert_int_equal(mmsim_memblock_add_node(mb, 0x600000000, SZ_4K, 0, 0x80u),
+                     0);
+    assert_int_equal(mmsim_memblock_add_node(mb, 0x700000000, SZ_4K, 1,
+                                             MMSIM_MEMBLOCK_KHO_SCRATCH),
+                     0);
+    assert_int_equal(mmsim_memblock_add_node(mb, 0x800000000, SZ_4K, NO_NODE,
+                                             MMSIM_MEMBLOCK_RSRV_KERN),
                      0);
     assert_int_equal(mmsim_memblock_reserve(mb, 0x1000, 0x1000), 0);
     assert_int_equal(mmsim_memblock_reserve(mb, 0x1000000, SZ_2M), 0);
+    assert_int_equal(mmsim_memblock_reserve_kern(mb, 0x2000000, SZ_4K), 0);
+    /* Node 0 below 1G: the top of the big region (0x80 is above). */
+    assert_int_equal(
+        mmsim_memblock_alloc_try_nid(mb, SZ_4K, SZ_4K, 0, SZ_1G, 0, &a), 0);
+    assert_int_equal(a, 0x3ffff000);
+    /* Node 1 below 32G: its scratch region is the highest fit. */
+    assert_int_equal(
+        mmsim_memblock_alloc_try_nid(mb, SZ_4K, SZ_4K, 0, 0x800000000, 1, &a),
+        0);
+    assert_int_equal(a, 0x700000000);
 }
 
 static void test_debugfs_show(void **state)
@@ -1957,7 +2027,7 @@ static void test_debugfs_shows_array(void **state)
 {
     struct mmsim_memblock *mb = *state;
     const char *want =
-        "   0: 0x000000001000e000..0x000000001000ffff    x NONE\n";
+        "   0: 0x000000001000e000..0x000000001000ffff    x RSV_KERN\n";
     char buf[256];
     unsigned i;
 
@@ -2247,8 +2317,12 @@ static void test_failure_sweep_boot(void **state)
 
     injected = sweep(&s);
     print_message("boot sweep: %ld runs with an injected failure\n", injected);
-    /* create, heap growth, four doublings with their snapshots at least. */
-    assert_true(injected >= 15);
+    /*
+     * create (3), heap-only growth of memory and reserved (1 + 1), then
+     * four doublings after allow_resize (memory 512 and 1024, reserved 512
+     * and 1024), each a snapshot (2) and the new array (1).
+     */
+    assert_int_equal(injected, 3 + 2 + 4 * 3);
     free(s.ops);
 }
 
@@ -2353,6 +2427,7 @@ int main(void)
         T(test_alloc_top_down_misaligned),
         T(test_alloc_bad_args),
         T(test_alloc_skips_first_page),
+        T(test_alloc_region_attributes),
         T(test_alloc_bottom_up_simple),
         T(test_alloc_bottom_up_disjoint),
         T(test_alloc_bottom_up_before),

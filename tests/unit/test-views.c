@@ -846,6 +846,43 @@ static void test_vmstat_counters_move(void **state)
     mmsim_machine_destroy(m);
 }
 
+static bool fail_first(void *ctx, mmsim_gfp_t gfp, unsigned order)
+{
+    atomic_int *left = ctx;
+
+    (void)gfp;
+    (void)order;
+    return atomic_fetch_sub(left, 1) > 0;
+}
+
+/* Simulator-only counters: by name, never in the kernel's text. */
+static void test_vmstat_sim_counters(void **state)
+{
+    struct mmsim_desc d;
+    struct mmsim_machine *m = NULL;
+    atomic_int left = 1;
+    struct mmsim_machine_opts opts = {.fail_page_alloc = fail_first,
+                                      .fail_ctx = &left};
+    char *text;
+    uint64_t pfn;
+
+    (void)state;
+    mmsim_desc_default(&d);
+    assert_int_equal(mmsim_machine_create(&d, &opts, &m, NULL, 0), 0);
+    assert_int_equal(mmsim_vmstat_get(m, "mmsim_fail_page_alloc"), 0);
+    assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_KERNEL, 0,
+                                       MMSIM_ANY_NODE, &pfn),
+                     MMSIM_ENOMEM);
+    assert_int_equal(mmsim_vmstat_get(m, "mmsim_fail_page_alloc"), 1);
+    assert_int_equal(mmsim_vmstat_get(m, "mmsim_alloc_fail"), 0);
+    assert_true(mmsim_vmstat_get(m, "mmsim_deferred_grow") >= 0);
+    assert_int_equal(mmsim_vmstat_get(m, "mmsim_no_such"), -1);
+    text = view_text(mmsim_view_vmstat, m);
+    assert_null(strstr(text, "mmsim_"));
+    free(text);
+    mmsim_machine_destroy(m);
+}
+
 /* ------------------------------------------------------------------ */
 /* snprintf semantics, memblock, bootlog, errors                       */
 
@@ -1287,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_buddyinfo_order3_split),
         cmocka_unit_test(test_vmstat_names_and_order),
         cmocka_unit_test(test_vmstat_counters_move),
+        cmocka_unit_test(test_vmstat_sim_counters),
         cmocka_unit_test(test_snprintf_semantics),
         cmocka_unit_test(test_memblock_view),
         cmocka_unit_test(test_bootlog_view),

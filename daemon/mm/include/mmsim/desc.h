@@ -72,6 +72,9 @@ enum mmsim_early_kind {
  */
 #define MMSIM_MAX_PHYS ((UINT64_C(1) << 44) - (UINT64_C(1) << 30))
 
+/* The 32-bit model's physical limit (PAE: 36 address bits). */
+#define MMSIM_PAE_LIMIT (UINT64_C(64) << 30)
+
 /* One range of usable RAM, as an e820 "usable" entry tagged with a node. */
 struct mmsim_desc_range {
     uint64_t base;

@@ -43,11 +43,18 @@ struct mmsim_memblock;
 #define MMSIM_MEMBLOCK_NOMAP   0x4u
 /*
  * Memory a driver hot-added (add_memory_driver_managed()): never handed
- * out by the allocator, like NOMAP. RSRV_NOINIT only has a name here (the
- * debugfs view prints it); nothing in memblock acts on it.
+ * out by the allocator, like NOMAP.
  */
 #define MMSIM_MEMBLOCK_DRIVER_MANAGED 0x8u
-#define MMSIM_MEMBLOCK_RSRV_NOINIT    0x10u
+/* Only named here (the debugfs view prints them); memblock ignores them. */
+#define MMSIM_MEMBLOCK_RSRV_NOINIT 0x10u
+#define MMSIM_MEMBLOCK_KHO_SCRATCH 0x40u
+/*
+ * On reserved regions: reserved for the kernel's own use, by
+ * mmsim_memblock_reserve_kern() or by any allocation (Linux >= 6.16).
+ * Such regions merge only with each other.
+ */
+#define MMSIM_MEMBLOCK_RSRV_KERN 0x20u
 
 /* Which array. */
 enum mmsim_memblock_type {
@@ -112,6 +119,13 @@ int mmsim_memblock_remove(struct mmsim_memblock *mb, uint64_t base,
                           uint64_t size);
 int mmsim_memblock_reserve(struct mmsim_memblock *mb, uint64_t base,
                            uint64_t size);
+/*
+ * memblock_reserve_kern(): as mmsim_memblock_reserve(), but the region is
+ * flagged MMSIM_MEMBLOCK_RSRV_KERN like the ones allocations make, so it
+ * merges with them.
+ */
+int mmsim_memblock_reserve_kern(struct mmsim_memblock *mb, uint64_t base,
+                                uint64_t size);
 /* memblock_phys_free(): remove [base, base+size) from reserved. */
 int mmsim_memblock_free(struct mmsim_memblock *mb, uint64_t base,
                         uint64_t size);
@@ -152,6 +166,10 @@ uint64_t mmsim_memblock_get_current_limit(const struct mmsim_memblock *mb);
  * @nid:       preferred node or MMSIM_NUMA_NO_NODE.
  * @exact_nid: when false and @nid has no room, fall back to any node.
  * @addr:      receives the base of the reserved range.
+ *
+ * The block is reserved with MMSIM_MEMBLOCK_RSRV_KERN and @nid (or
+ * MMSIM_NUMA_NO_NODE when it came from the any-node fallback), as Linux
+ * 6.16 and later do.
  *
  * A reservation that fails because "reserved" found no simulated room to
  * grow counts as "nothing fits here" and the next choice is tried, as in
@@ -237,9 +255,10 @@ bool mmsim_memblock_next_free_range(const struct mmsim_memblock *mb, int nid,
  * One line per region: "%4d: " with the index, "0x%016llx..0x%016llx "
  * with the first and last byte (%pa on 64-bit phys_addr_t), then "%4d "
  * with the node or "%4c " with 'x' when the region has none, then the name
- * of the lowest flag bit set (HOTPLUG, MIRROR, NOMAP, DRV_MNG, RSV_NIT;
- * UNKNOWN for any other bit) or NONE, and a newline. An empty array prints
- * nothing (Linux >= 6.11 keeps no dummy entry).
+ * of the lowest flag bit set (HOTPLUG, MIRROR, NOMAP, DRV_MNG, RSV_NIT,
+ * RSV_KERN, KHO_SCRATCH; UNKNOWN for any other bit) or NONE, and a
+ * newline, as Linux 6.18 prints them. An empty array prints nothing (Linux
+ * >= 6.11 keeps no dummy entry).
  *
  * snprintf() semantics: at most @len bytes are written, the text is always
  * NUL-terminated when @len > 0, and the return value is the length of the

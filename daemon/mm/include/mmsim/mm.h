@@ -110,10 +110,22 @@ typedef uint32_t mmsim_gfp_t;
  */
 typedef void (*mmsim_log_fn)(void *ctx, int level, const char *line);
 
+/*
+ * Fault injection, as the kernel's fail_page_alloc: consulted at the start
+ * of every mmsim_alloc_pages() except __GFP_NOFAIL ones (should_fail_alloc_page()
+ * skips those too). Returning true fails the allocation with MMSIM_ENOMEM,
+ * no warning, and counts it (mmsim_vmstat_get("mmsim_fail_page_alloc")). Called
+ * without locks held, possibly from several threads at once.
+ */
+typedef bool (*mmsim_fail_page_alloc_fn)(void *ctx, mmsim_gfp_t gfp,
+                                         unsigned order);
+
 struct mmsim_machine_opts {
     const struct mmsim_allocator *alloc; /* NULL: the C library */
     mmsim_log_fn log;                    /* NULL: keep the boot log only */
     void *log_ctx;
+    mmsim_fail_page_alloc_fn fail_page_alloc; /* NULL: never */
+    void *fail_ctx;
 };
 
 /**
@@ -301,7 +313,10 @@ int mmsim_cpu_to_node(const struct mmsim_machine *m, int cpu);
 unsigned mmsim_machine_max_order(const struct mmsim_machine *m);
 uint64_t mmsim_machine_max_pfn(const struct mmsim_machine *m);
 uint64_t mmsim_machine_min_free_kbytes(const struct mmsim_machine *m);
-/* Return: 0, or MMSIM_ENODEV / MMSIM_ENOENT (zone type not configured). */
+/*
+ * Return: 0; MMSIM_ENODEV (bad node); MMSIM_ENOENT (zone type not in this
+ * model); MMSIM_EPERM (before the hand-off).
+ */
 int mmsim_zone_info(struct mmsim_machine *m, int nid,
                     enum mmsim_zone_type type, struct mmsim_zone_info *zi);
 /*

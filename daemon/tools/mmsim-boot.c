@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mmsim-boot - boot a simulated machine in-process and print its kernel
+ * log and /proc views. Until the daemon exists this is how a machine
+ * description is tried out; afterwards it stays the quickest way to see
+ * what a description boots into.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mmsim/config.h"
+#include "mmsim/mm.h"
+
+#define PROG "mmsim-boot"
+
+enum {
+    OPT_NUMA = 256,
+    OPT_RESERVE,
+    OPT_CPUS,
+    OPT_MAX_ORDER,
+    OPT_MIN_FREE,
+    OPT_WSF,
+    OPT_LRR,
+    OPT_MOVABLECORE,
+    OPT_HIGHMEM,
+    OPT_EARLY,
+    OPT_DEFERRED,
+    OPT_CONFIG,
+    OPT_SHOW,
+    OPT_NO_LATE_INIT,
+};
+
+/* getopt option -> the config library's option name. */
+static const char *config_name(int opt)
+{
+    switch (opt) {
+    case 'm':
+        return "m";
+    case OPT_NUMA:
+        return "numa";
+    case OPT_RESERVE:
+        return "reserve";
+    case OPT_CPUS:
+        return "cpus";
+    case OPT_MAX_ORDER:
+        return "max-order";
+    case OPT_MIN_FREE:
+        return "min-free-kbytes";
+    case OPT_WSF:
+        return "watermark-scale-factor";
+    case OPT_LRR:
+        return "lowmem-reserve-ratio";
+    case OPT_MOVABLECORE:
+        return "movablecore";
+    case OPT_HIGHMEM:
+        return "highmem";
+    case OPT_EARLY:
+        return "early";
+    case OPT_DEFERRED:
+        return "deferred-init";
+    case OPT_CONFIG:
+        return "config";
+    }
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: " PROG " [MACHINE OPTIONS] [--show VIEWS] "
+            "[--no-late-init]\n"
+            "\n"
+            "Boot a simulated NUMA machine the way Linux boots (firmware "
+            "map, early\n"
+            "allocator, node data, zones, hand-off to the buddy "
+            "allocator) and print\n"
+            "the kernel log and /proc views it ends up with. Without "
+            "machine options\n"
+            "the built-in default machine boots.\n"
+            "\n"
+            "Output:\n"
+            "  --show VIEWS      comma-separated, printed in this order "
+            "(default:\n"
+            "                    bootlog,buddyinfo,zoneinfo):\n"
+            "                    bootlog    the kernel log of the boot\n"
+            "                    buddyinfo  /proc/buddyinfo\n"
+            "                    zoneinfo   /proc/zoneinfo\n"
+            "                    vmstat     /proc/vmstat\n"
+            "                    memory     /sys/kernel/debug/memblock/"
+            "memory\n"
+            "                    reserved   /sys/kernel/debug/memblock/"
+            "reserved\n"
+            "                    check      run the invariant checker\n"
+            "  --no-late-init    leave deferred struct pages deferred (by "
+            "default they\n"
+            "                    are initialised, as page_alloc_init_late() "
+            "does)\n"
+            "  -h, --help        this text\n"
+            "\n"
+            "Machine options:\n"
+            "%s"
+            "\n"
+            "Exit status: 0 booted, 1 the boot failed (the kernel would "
+            "have panicked,\n"
+            "or the host is out of memory), 2 bad options or machine "
+            "description.\n",
+            mmsim_config_options_help());
+}
+
+static char *view_text(struct mmsim_machine *m, const char *name,
+                       int64_t *len)
+{
+    int64_t (*fn)(struct mmsim_machine *, char *, size_t) = NULL;
+    bool reserved = false;
+    char *buf;
+    int64_t n;
+
+    if (!strcmp(name, "bootlog"))
+        fn = mmsim_view_bootlog;
+    else if (!strcmp(name, "buddyinfo"))
+        fn = mmsim_view_buddyinfo;
+    else if (!strcmp(name, "zoneinfo"))
+        fn = mmsim_view_zoneinfo;
+    else if (!strcmp(name, "vmstat"))
+        fn = mmsim_view_vmstat;
+    else if (!strcmp(name, "memory") || (reserved = !strcmp(name, "reserved")))
+        n = mmsim_view_memblock(m, reserved, NULL, 0);
+    else
+        return NULL;
+    if (fn)
+        n = fn(m, NULL, 0);
+    if (n < 0) {
+        *len = n;
+        return NULL;
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf) {
+        *len = MMSIM_EHOSTMEM;
+        return NULL;
+    }
+    n = fn ? fn(m, buf, (size_t)n + 1)
+           : mmsim_view_memblock(m, reserved, buf, (size_t)n + 1);
+    *len = n;
+    return buf;
+}
+
+static int show(struct mmsim_machine *m, const char *views)
+{
+    char *list = strdup(views), *save = NULL;
+    int status = 0;
+
+    if (!list)
+        return 1;
+    for (char *v = strtok_r(list, ",", &save); v;
+         v = strtok_r(NULL, ",", &save)) {
+        char err[512];
+        int64_t len;
+        char *text;
+
+        if (!strcmp(v, "check")) {
+            int rc = mmsim_check(m, true, err, sizeof(err));
+
+            printf("check: %s\n", rc ? err : "ok");
+            if (rc)
+                status = 1;
+            continue;
+        }
+        text = view_text(m, v, &len);
+        if (!text) {
+            fprintf(stderr, PROG ": --show %s: %s\n", v,
+                    len < 0 ? mmsim_strerror((int)len) : "unknown view");
+            status = 2;
+            continue;
+        }
+        fwrite(text, 1, (size_t)len, stdout);
+        free(text);
+    }
+    free(list);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"numa", required_argument, NULL, OPT_NUMA},
+        {"reserve", required_argument, NULL, OPT_RESERVE},
+        {"cpus", required_argument, NULL, OPT_CPUS},
+        {"max-order", required_argument, NULL, OPT_MAX_ORDER},
+        {"min-free-kbytes", required_argument, NULL, OPT_MIN_FREE},
+        {"watermark-scale-factor", required_argument, NULL, OPT_WSF},
+        {"lowmem-reserve-ratio", required_argument, NULL, OPT_LRR},
+        {"movablecore", required_argument, NULL, OPT_MOVABLECORE},
+        {"highmem", optional_argument, NULL, OPT_HIGHMEM},
+        {"early", required_argument, NULL, OPT_EARLY},
+        {"deferred-init", required_argument, NULL, OPT_DEFERRED},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"show", required_argument, NULL, OPT_SHOW},
+        {"no-late-init", no_argument, NULL, OPT_NO_LATE_INIT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct mmsim_config_builder *b = malloc(sizeof(*b));
+    struct mmsim_desc *d = malloc(sizeof(*d));
+    const char *views = "bootlog,buddyinfo,zoneinfo";
+    bool late_init = true;
+    struct mmsim_machine *m;
+    char err[1024];
+    int opt, rc, status;
+
+    if (!b || !d) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    mmsim_config_builder_init(b);
+    while ((opt = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+        const char *name = config_name(opt);
+
+        if (name) {
+            if (mmsim_config_option(b, name, optarg, err, sizeof(err))) {
+                fprintf(stderr, PROG ": %s\n", err);
+                return 2;
+            }
+            continue;
+        }
+        switch (opt) {
+        case OPT_SHOW:
+            views = optarg;
+            break;
+        case OPT_NO_LATE_INIT:
+            late_init = false;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try '" PROG " --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'\nTry '" PROG
+                        " --help'.\n",
+                argv[optind]);
+        return 2;
+    }
+    if (mmsim_config_finish(b, d, err, sizeof(err))) {
+        fprintf(stderr, PROG ": %s\n", err);
+        return 2;
+    }
+    rc = mmsim_machine_create(d, NULL, &m, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, PROG ": %s\n", err);
+        return rc == MMSIM_ECONFIG ? 2 : 1;
+    }
+    if (late_init)
+        mmsim_machine_late_init(m);
+    status = show(m, views);
+    mmsim_machine_destroy(m);
+    free(b);
+    free(d);
+    return status;
+}
