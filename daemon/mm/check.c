@@ -27,8 +27,8 @@ struct checker {
     const struct mmsim_zone *z;
 };
 
-__attribute__((format(printf, 2, 3))) static int
-fail(struct checker *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct checker *c,
+                                                      const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -55,8 +55,9 @@ static int check_free_lists(struct checker *c, uint64_t *free_pages)
 
         if (o > m->max_order) {
             if (z->free_area[o].head != PFN_NONE || z->free_area[o].nr_free)
-                return fail(c, "free_area[%u] is beyond max_order %u but "
-                               "not empty",
+                return fail(c,
+                            "free_area[%u] is beyond max_order %u but "
+                            "not empty",
                             o, m->max_order);
             continue;
         }
@@ -65,54 +66,60 @@ static int check_free_lists(struct checker *c, uint64_t *free_pages)
             uint64_t buddy = (uint64_t)pfn ^ (UINT64_C(1) << o);
 
             if (++n > limit)
-                return fail(c, "free_area[%u]: list does not end (cycle?)",
-                            o);
+                return fail(c, "free_area[%u]: list does not end (cycle?)", o);
             if (!zone_span_has(z, pfn) ||
                 (uint64_t)pfn + (UINT64_C(1) << o) > z->end_pfn)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " lies outside the zone",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " lies outside the zone",
                             o, pfn);
             if (pfn & ((UINT32_C(1) << o) - 1))
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " is not aligned to its order",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " is not aligned to its order",
                             o, pfn);
             p = &m->mem_map[pfn];
             if (page_flags(p) != PG_BUDDY)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " has flags %#x, not PG_buddy",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " has flags %#x, not PG_buddy",
                             o, pfn, page_flags(p));
             if (page_order(p) != o)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " says order %u",
-                            o, pfn, page_order(p));
+                return fail(
+                    c, "free_area[%u]: block at pfn %#" PRIx32 " says order %u",
+                    o, pfn, page_order(p));
             if (p->zid != z->zid)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " belongs to zone id %u",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " belongs to zone id %u",
                             o, pfn, p->zid);
             if (p->prev != prev)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " has a broken back link",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " has a broken back link",
                             o, pfn);
             if (o < m->max_order && zone_span_has(z, buddy) &&
                 page_flags(&m->mem_map[buddy]) == PG_BUDDY &&
                 page_order(&m->mem_map[buddy]) == o)
-                return fail(c, "free_area[%u]: block at pfn %#" PRIx32
-                               " and its buddy %#" PRIx64
-                               " are both free: not merged",
+                return fail(c,
+                            "free_area[%u]: block at pfn %#" PRIx32
+                            " and its buddy %#" PRIx64
+                            " are both free: not merged",
                             o, pfn, buddy);
             *free_pages += UINT64_C(1) << o;
             prev = pfn;
             pfn = p->next;
         }
         if (n != z->free_area[o].nr_free)
-            return fail(c, "free_area[%u]: %" PRIu64
-                           " blocks on the list, nr_free says %" PRIu64,
+            return fail(c,
+                        "free_area[%u]: %" PRIu64
+                        " blocks on the list, nr_free says %" PRIu64,
                         o, n, z->free_area[o].nr_free);
     }
     if ((int64_t)*free_pages != atomic_load(&z->free_pages))
-        return fail(c, "free lists hold %" PRIu64
-                       " pages, NR_FREE_PAGES says %" PRId64,
-                    *free_pages, atomic_load(&z->free_pages));
+        return fail(
+            c, "free lists hold %" PRIu64 " pages, NR_FREE_PAGES says %" PRId64,
+            *free_pages, atomic_load(&z->free_pages));
     return 0;
 }
 
@@ -136,17 +143,18 @@ static int check_pcp(struct checker *c, uint64_t *pcp_pages,
                 const struct mmsim_page *p;
 
                 if (++n > z->end_pfn - z->start_pfn)
-                    return fail(c, "cpu %u pcp list %u does not end", cpu,
-                                o);
+                    return fail(c, "cpu %u pcp list %u does not end", cpu, o);
                 if (!zone_span_has(z, pfn))
-                    return fail(c, "cpu %u pcp list %u: pfn %#" PRIx32
-                                   " outside the zone",
+                    return fail(c,
+                                "cpu %u pcp list %u: pfn %#" PRIx32
+                                " outside the zone",
                                 cpu, o, pfn);
                 p = &m->mem_map[pfn];
                 if (page_flags(p) != PG_PCP || page_order(p) != o ||
                     p->prev != prev)
-                    return fail(c, "cpu %u pcp list %u: block at pfn %#" PRIx32
-                                   " has flags %#x order %u",
+                    return fail(c,
+                                "cpu %u pcp list %u: block at pfn %#" PRIx32
+                                " has flags %#x order %u",
                                 cpu, o, pfn, page_flags(p), page_order(p));
                 pages += UINT64_C(1) << o;
                 prev = pfn;
@@ -154,9 +162,9 @@ static int check_pcp(struct checker *c, uint64_t *pcp_pages,
             }
         }
         if (pages != (uint64_t)pcp->count)
-            return fail(c, "cpu %u pcp lists hold %" PRIu64
-                           " pages, count says %d",
-                        cpu, pages, pcp->count);
+            return fail(
+                c, "cpu %u pcp lists hold %" PRIu64 " pages, count says %d",
+                cpu, pages, pcp->count);
         *pcp_pages += pages;
         *alloc_delta += pcp->alloc_delta;
     }
@@ -184,13 +192,15 @@ static int check_walk(struct checker *c, uint64_t free_pages,
                         flags);
         size = UINT64_C(1) << page_order(p);
         if (pfn & (size - 1) || pfn + size > z->end_pfn)
-            return fail(c, "block at pfn %#" PRIx64 " of order %u is "
-                           "misaligned or crosses the zone end",
+            return fail(c,
+                        "block at pfn %#" PRIx64 " of order %u is "
+                        "misaligned or crosses the zone end",
                         pfn, page_order(p));
         for (uint64_t t = pfn + 1; t < pfn + size; t++)
             if (page_flags(&m->mem_map[t]))
-                return fail(c, "pfn %#" PRIx64 " inside the block at %#" PRIx64
-                               " carries flags %#x",
+                return fail(c,
+                            "pfn %#" PRIx64 " inside the block at %#" PRIx64
+                            " carries flags %#x",
                             t, pfn, page_flags(&m->mem_map[t]));
         if (flags == PG_BUDDY)
             f += size;
@@ -207,9 +217,9 @@ static int check_walk(struct checker *c, uint64_t free_pages,
         return fail(c, "walk finds %" PRIu64 " pcp pages, lists hold %" PRIu64,
                     q, pcp_pages);
     if (a != allocated)
-        return fail(c, "walk finds %" PRIu64
-                       " allocated pages, counters say %" PRIu64,
-                    a, allocated);
+        return fail(
+            c, "walk finds %" PRIu64 " allocated pages, counters say %" PRIu64,
+            a, allocated);
     return 0;
 }
 
@@ -229,15 +239,17 @@ static int check_zone(struct checker *c, bool full)
     for (unsigned i = z->deferred_pos; i < z->nr_deferred; i++)
         deferred += z->deferred[i].end - z->deferred[i].start;
     if (deferred != z->deferred_pages)
-        return fail(c, "deferred ranges hold %" PRIu64 " pages, counter %" PRIu64,
+        return fail(c,
+                    "deferred ranges hold %" PRIu64 " pages, counter %" PRIu64,
                     deferred, z->deferred_pages);
     allocated = z->alloc_pages + delta;
     if (allocated < 0)
         return fail(c, "more pages freed than allocated (%" PRId64 ")",
                     allocated);
     if (z->managed != free_pages + pcp_pages + (uint64_t)allocated + deferred)
-        return fail(c, "managed %" PRIu64 " != free %" PRIu64 " + pcp %" PRIu64
-                       " + allocated %" PRId64 " + deferred %" PRIu64,
+        return fail(c,
+                    "managed %" PRIu64 " != free %" PRIu64 " + pcp %" PRIu64
+                    " + allocated %" PRId64 " + deferred %" PRIu64,
                     z->managed, free_pages, pcp_pages, allocated, deferred);
     if (full)
         return check_walk(c, free_pages, pcp_pages, (uint64_t)allocated);

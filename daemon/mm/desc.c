@@ -72,8 +72,8 @@ int mmsim_desc_add_range(struct mmsim_desc *d, int nid, uint64_t base,
     return 0;
 }
 
-int mmsim_desc_add_reserved(struct mmsim_desc *d, uint64_t base,
-                            uint64_t size, const char *name)
+int mmsim_desc_add_reserved(struct mmsim_desc *d, uint64_t base, uint64_t size,
+                            const char *name)
 {
     struct mmsim_desc_reserved *r;
 
@@ -114,8 +114,8 @@ uint64_t mmsim_desc_total_ram(const struct mmsim_desc *d)
     return sum;
 }
 
-__attribute__((format(printf, 3, 4))) static int
-bad(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen,
+                                                     const char *fmt, ...)
 {
     va_list ap;
 
@@ -127,8 +127,7 @@ bad(char *err, size_t errlen, const char *fmt, ...)
     return MMSIM_ECONFIG;
 }
 
-static int validate_ranges(const struct mmsim_desc *d, char *err,
-                           size_t errlen)
+static int validate_ranges(const struct mmsim_desc *d, char *err, size_t errlen)
 {
     uint64_t lo[MMSIM_MAX_NODES], hi[MMSIM_MAX_NODES];
     uint64_t limit = d->highmem_start ? MMSIM_PAE_LIMIT : MMSIM_MAX_PHYS;
@@ -137,8 +136,8 @@ static int validate_ranges(const struct mmsim_desc *d, char *err,
         return bad(err, errlen, "nodes: %u nodes, need 1..%d", d->nr_nodes,
                    MMSIM_MAX_NODES);
     if (d->nr_ranges == 0 || d->nr_ranges > MMSIM_DESC_MAX_RANGES)
-        return bad(err, errlen, "ranges: %u ranges, need 1..%d",
-                   d->nr_ranges, MMSIM_DESC_MAX_RANGES);
+        return bad(err, errlen, "ranges: %u ranges, need 1..%d", d->nr_ranges,
+                   MMSIM_DESC_MAX_RANGES);
     for (unsigned n = 0; n < d->nr_nodes; n++) {
         lo[n] = UINT64_MAX;
         hi[n] = 0;
@@ -205,12 +204,10 @@ int mmsim_desc_validate(const struct mmsim_desc *d, char *err, size_t errlen)
         const struct mmsim_desc_reserved *r = &d->reserved[i];
 
         if (r->size == 0)
-            return bad(err, errlen, "reserved[%u] (%s): size is 0", i,
-                       r->name);
+            return bad(err, errlen, "reserved[%u] (%s): size is 0", i, r->name);
         if (r->base >= MMSIM_MAX_PHYS || r->size > MMSIM_MAX_PHYS - r->base)
-            return bad(err, errlen,
-                       "reserved[%u] (%s): ends beyond 0x%" PRIx64, i,
-                       r->name, MMSIM_MAX_PHYS);
+            return bad(err, errlen, "reserved[%u] (%s): ends beyond 0x%" PRIx64,
+                       i, r->name, MMSIM_MAX_PHYS);
     }
     for (unsigned a = 0; a < d->nr_nodes; a++) {
         for (unsigned b = 0; b < d->nr_nodes; b++) {

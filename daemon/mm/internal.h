@@ -43,12 +43,12 @@
  * paths only.
  */
 struct mmsim_page {
-    uint32_t next;  /* free-list / pcp-list link, PFN_NONE at the end */
+    uint32_t next; /* free-list / pcp-list link, PFN_NONE at the end */
     uint32_t prev;
-    uint32_t tag;   /* owner tag of an allocated block */
-    uint16_t zid;   /* zone id (nid * MMSIM_NR_ZONE_TYPES + idx) */
-    uint8_t flags;  /* PG_* */
-    uint8_t order;  /* order of the block headed here */
+    uint32_t tag;  /* owner tag of an allocated block */
+    uint16_t zid;  /* zone id (nid * MMSIM_NR_ZONE_TYPES + idx) */
+    uint8_t flags; /* PG_* */
+    uint8_t order; /* order of the block headed here */
 };
 _Static_assert(sizeof(struct mmsim_page) == 16, "struct mmsim_page grew");
 
@@ -141,9 +141,9 @@ struct mmsim_zone {
     /* Deferred struct page init: ranges not yet handed to buddy. */
     struct mmsim_pfn_range *deferred;
     unsigned nr_deferred;
-    unsigned deferred_pos;      /* first range not fully released */
-    uint64_t deferred_pages;    /* pages still deferred */
-    _Atomic bool has_deferred;  /* lockless hint for the fast path */
+    unsigned deferred_pos;     /* first range not fully released */
+    uint64_t deferred_pages;   /* pages still deferred */
+    _Atomic bool has_deferred; /* lockless hint for the fast path */
 
     struct mmsim_machine *m;
     struct mmsim_pgdat *pgdat;
@@ -158,8 +158,8 @@ struct mmsim_zone {
                          by free_bootmem_late, under @lock */
     uint64_t wmark[NR_WMARK];
     uint64_t lowmem_reserve[MMSIM_NR_ZONE_TYPES]; /* by zone idx */
-    struct mmsim_pcp *pcp; /* nr_cpus entries */
-    void *pcp_mem;         /* unaligned allocation behind @pcp */
+    struct mmsim_pcp *pcp;                        /* nr_cpus entries */
+    void *pcp_mem; /* unaligned allocation behind @pcp */
 };
 
 /* struct mmsim_pgdat - one node (pglist_data). */
@@ -210,7 +210,7 @@ struct mmsim_machine {
     /* Zone types this model has, in zone index order. */
     unsigned nr_zone_idx;
     enum mmsim_zone_type zone_types[MMSIM_NR_ZONE_TYPES];
-    int type_to_idx[MMSIM_NR_ZONE_TYPES]; /* -1: not in this model */
+    int type_to_idx[MMSIM_NR_ZONE_TYPES];            /* -1: not in this model */
     uint64_t arch_zone_end_pfn[MMSIM_NR_ZONE_TYPES]; /* by idx */
     uint64_t zone_movable_pfn[MMSIM_MAX_NODES];      /* 0: none */
 

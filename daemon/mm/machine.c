@@ -44,8 +44,7 @@ static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
 
 /* ---- the kernel log ---------------------------------------------------- */
 
-static void bootlog_append(struct mmsim_machine *m, const char *line,
-                           size_t n)
+static void bootlog_append(struct mmsim_machine *m, const char *line, size_t n)
 {
     size_t need = m->bootlog_len + n + 2;
 
@@ -206,8 +205,8 @@ static uint64_t present_in(const struct mmsim_machine *m, uint64_t start,
 static void setup_model(struct mmsim_machine *m)
 {
     static const enum mmsim_zone_type z64[] = {
-        MMSIM_ZONE_DMA, MMSIM_ZONE_DMA32, MMSIM_ZONE_NORMAL,
-        MMSIM_ZONE_MOVABLE, MMSIM_ZONE_DEVICE};
+        MMSIM_ZONE_DMA, MMSIM_ZONE_DMA32, MMSIM_ZONE_NORMAL, MMSIM_ZONE_MOVABLE,
+        MMSIM_ZONE_DEVICE};
     static const enum mmsim_zone_type z32[] = {
         MMSIM_ZONE_DMA, MMSIM_ZONE_NORMAL, MMSIM_ZONE_HIGHMEM,
         MMSIM_ZONE_MOVABLE};
@@ -239,11 +238,11 @@ static void setup_zone_limits(struct mmsim_machine *m, uint64_t *lowest,
     uint64_t max_zone_pfn[MMSIM_NR_ZONE_TYPES] = {0};
     uint64_t start = m->min_pfn;
 
-    max_zone_pfn[MMSIM_ZONE_DMA] = min_u64(MMSIM_PFN_DOWN(MMSIM_DMA_END),
-                                           m->max_pfn);
+    max_zone_pfn[MMSIM_ZONE_DMA] =
+        min_u64(MMSIM_PFN_DOWN(MMSIM_DMA_END), m->max_pfn);
     if (m->desc.highmem_start) {
-        uint64_t low = min_u64(MMSIM_PFN_DOWN(m->desc.highmem_start),
-                               m->max_pfn);
+        uint64_t low =
+            min_u64(MMSIM_PFN_DOWN(m->desc.highmem_start), m->max_pfn);
 
         max_zone_pfn[MMSIM_ZONE_NORMAL] = low;
         max_zone_pfn[MMSIM_ZONE_HIGHMEM] = m->max_pfn;
@@ -336,9 +335,9 @@ static int early_init_memblock(struct mmsim_machine *m)
     if (rc)
         return rc;
     for (unsigned i = 0; i < d->nr_ranges; i++) {
-        rc = mmsim_memblock_add_node(m->mb, d->ranges[i].base,
-                                     d->ranges[i].size, d->ranges[i].nid,
-                                     MMSIM_MEMBLOCK_NONE);
+        rc =
+            mmsim_memblock_add_node(m->mb, d->ranges[i].base, d->ranges[i].size,
+                                    d->ranges[i].nid, MMSIM_MEMBLOCK_NONE);
         if (rc)
             return rc;
     }
@@ -358,8 +357,8 @@ static int early_init_bootmem(struct mmsim_machine *m)
     uint64_t dma32_end = d->highmem_start ? 0 : MMSIM_PFN_DOWN(MMSIM_DMA32_END);
     int rc;
 
-    rc = mmsim_bootmem_create(m->alloc, UINT64_C(0xffffffff), dma32_end,
-                              &m->bm);
+    rc =
+        mmsim_bootmem_create(m->alloc, UINT64_C(0xffffffff), dma32_end, &m->bm);
     if (rc)
         return rc;
     for (unsigned n = 0; n < m->nr_nodes; n++) {
@@ -377,9 +376,9 @@ static int early_init_bootmem(struct mmsim_machine *m)
     }
     /* The usable RAM becomes free; everything else stays reserved. */
     for (unsigned i = 0; i < m->nr_mem; i++) {
-        rc = mmsim_bootmem_free(m->bm, MMSIM_PFN_PHYS(m->mem[i].start),
-                                MMSIM_PFN_PHYS(m->mem[i].end -
-                                               m->mem[i].start));
+        rc =
+            mmsim_bootmem_free(m->bm, MMSIM_PFN_PHYS(m->mem[i].start),
+                               MMSIM_PFN_PHYS(m->mem[i].end - m->mem[i].start));
         if (rc)
             return rc;
     }
@@ -393,8 +392,8 @@ static int early_init_bootmem(struct mmsim_machine *m)
             return rc;
         bytes = mmsim_bootmem_bitmap_bytes(low_pfn - min_pfn);
         bytes = (bytes + MMSIM_PAGE_SIZE - 1) & ~(MMSIM_PAGE_SIZE - 1);
-        rc = mmsim_bootmem_alloc_node(m->bm, (int)n, bytes, MMSIM_PAGE_SIZE,
-                                      0, 0, true, &addr);
+        rc = mmsim_bootmem_alloc_node(m->bm, (int)n, bytes, MMSIM_PAGE_SIZE, 0,
+                                      0, true, &addr);
         if (rc)
             return rc == MMSIM_ENOMEM ? MMSIM_EPANIC : rc;
         m->bootmem_maps[n][0] = addr;
@@ -427,14 +426,14 @@ static void log_e820(struct mmsim_machine *m)
 {
     mmsim_log(m, 6, "BIOS-provided physical RAM map:");
     for (unsigned i = 0; i < m->nr_mem; i++)
-        mmsim_log(m, 6, "BIOS-e820: [mem %#018" PRIx64 "-%#018" PRIx64 "] usable",
-                  MMSIM_PFN_PHYS(m->mem[i].start),
-                  MMSIM_PFN_PHYS(m->mem[i].end) - 1);
+        mmsim_log(
+            m, 6, "BIOS-e820: [mem %#018" PRIx64 "-%#018" PRIx64 "] usable",
+            MMSIM_PFN_PHYS(m->mem[i].start), MMSIM_PFN_PHYS(m->mem[i].end) - 1);
     for (unsigned i = 0; i < m->desc.nr_reserved; i++) {
         const struct mmsim_desc_reserved *r = &m->desc.reserved[i];
 
-        mmsim_log(m, 6, "memblock_reserve: [mem %#018" PRIx64 "-%#018" PRIx64
-                  "] %s",
+        mmsim_log(m, 6,
+                  "memblock_reserve: [mem %#018" PRIx64 "-%#018" PRIx64 "] %s",
                   r->base, r->base + r->size - 1, r->name);
     }
 }
@@ -446,11 +445,9 @@ static int boot_alloc_node(struct mmsim_machine *m, int nid, uint64_t size,
                            uint64_t align, uint64_t *addr)
 {
     if (m->mb)
-        return mmsim_memblock_alloc_try_nid(m->mb, size, align, 0,
-                                            MMSIM_MEMBLOCK_ALLOC_ACCESSIBLE,
-                                            nid, addr);
-    return mmsim_bootmem_alloc_node(m->bm, nid, size, align, 0, 0, true,
-                                    addr);
+        return mmsim_memblock_alloc_try_nid(
+            m->mb, size, align, 0, MMSIM_MEMBLOCK_ALLOC_ACCESSIBLE, nid, addr);
+    return mmsim_bootmem_alloc_node(m->bm, nid, size, align, 0, 0, true, addr);
 }
 
 static int setup_node_data(struct mmsim_machine *m)
@@ -484,8 +481,9 @@ static int setup_node_data(struct mmsim_machine *m)
             return MMSIM_EPANIC;
         }
         pg->pgdat_phys = addr;
-        mmsim_log(m, 6, "NODE_DATA(%u) allocated [mem %#010" PRIx64
-                  "-%#010" PRIx64 "]",
+        mmsim_log(m, 6,
+                  "NODE_DATA(%u) allocated [mem %#010" PRIx64 "-%#010" PRIx64
+                  "]",
                   n, addr, addr + sizeof(*pg) - 1);
     }
     return 0;
@@ -500,8 +498,8 @@ static int setup_mem_map(struct mmsim_machine *m)
 {
     for (unsigned n = 0; n < m->nr_nodes; n++) {
         struct mmsim_pgdat *pg = m->pgdat[n];
-        uint64_t bytes = (pg->end_pfn - pg->start_pfn) *
-                         sizeof(struct mmsim_page);
+        uint64_t bytes =
+            (pg->end_pfn - pg->start_pfn) * sizeof(struct mmsim_page);
         uint64_t addr;
 
         bytes = (bytes + MMSIM_PAGE_SIZE - 1) & ~(MMSIM_PAGE_SIZE - 1);
@@ -551,9 +549,9 @@ static int init_zone(struct mmsim_machine *m, struct mmsim_pgdat *pg,
     z->pcp_mem = host_calloc(m->alloc, 1, bytes);
     if (!z->pcp_mem)
         return MMSIM_EHOSTMEM;
-    z->pcp = (struct mmsim_pcp *)(((uintptr_t)z->pcp_mem + MMSIM_CACHELINE -
-                                   1) &
-                                  ~(uintptr_t)(MMSIM_CACHELINE - 1));
+    z->pcp =
+        (struct mmsim_pcp *)(((uintptr_t)z->pcp_mem + MMSIM_CACHELINE - 1) &
+                             ~(uintptr_t)(MMSIM_CACHELINE - 1));
     for (unsigned c = 0; c < m->nr_cpus; c++) {
         struct mmsim_pcp *p = &z->pcp[c];
 
@@ -583,8 +581,8 @@ static void report_unavailable(struct mmsim_machine *m, uint64_t spfn,
 {
     uint64_t cnt = 0;
 
-    for (uint64_t sec = spfn / PAGES_PER_SECTION; sec * PAGES_PER_SECTION < epfn;
-         sec++) {
+    for (uint64_t sec = spfn / PAGES_PER_SECTION;
+         sec * PAGES_PER_SECTION < epfn; sec++) {
         uint64_t s = max_u64(spfn, sec * PAGES_PER_SECTION);
         uint64_t e = min_u64(epfn, (sec + 1) * PAGES_PER_SECTION);
 
@@ -592,7 +590,8 @@ static void report_unavailable(struct mmsim_machine *m, uint64_t spfn,
             cnt += e - s - present_in(m, s, e);
     }
     if (cnt)
-        mmsim_log(m, 6, "On node %d, zone %s: %" PRIu64
+        mmsim_log(m, 6,
+                  "On node %d, zone %s: %" PRIu64
                   " pages in unavailable ranges",
                   z->nid, mmsim_zone_type_name(z->type), cnt);
 }
@@ -668,10 +667,9 @@ static int setup_zones(struct mmsim_machine *m)
         uint64_t mpfn = m->zone_movable_pfn[n];
         uint64_t total = 0;
 
-        mmsim_log(m, 6, "Initmem setup node %u [mem %#018" PRIx64
-                  "-%#018" PRIx64 "]",
-                  n, MMSIM_PFN_PHYS(pg->start_pfn),
-                  MMSIM_PFN_PHYS(pg->end_pfn) - 1);
+        mmsim_log(
+            m, 6, "Initmem setup node %u [mem %#018" PRIx64 "-%#018" PRIx64 "]",
+            n, MMSIM_PFN_PHYS(pg->start_pfn), MMSIM_PFN_PHYS(pg->end_pfn) - 1);
         for_each_zone_idx(m, i)
         {
             uint64_t s, e;
@@ -819,11 +817,10 @@ static int handoff(struct mmsim_machine *m)
                 return (int)got;
             if (c.rc)
                 return c.rc;
-            rc = handoff_range(m, (int)n,
-                               MMSIM_PFN_DOWN(m->bootmem_maps[n][0]),
-                               MMSIM_PFN_DOWN(m->bootmem_maps[n][0] +
-                                              m->bootmem_maps[n][1]),
-                               UINT64_MAX);
+            rc = handoff_range(
+                m, (int)n, MMSIM_PFN_DOWN(m->bootmem_maps[n][0]),
+                MMSIM_PFN_DOWN(m->bootmem_maps[n][0] + m->bootmem_maps[n][1]),
+                UINT64_MAX);
             if (rc)
                 return rc;
         }
@@ -959,8 +956,7 @@ void mmsim_machine_destroy(struct mmsim_machine *m)
 
 int mmsim_machine_create(const struct mmsim_desc *desc,
                          const struct mmsim_machine_opts *opts,
-                         struct mmsim_machine **out, char *err,
-                         size_t errlen)
+                         struct mmsim_machine **out, char *err, size_t errlen)
 {
     const struct mmsim_allocator *a = opts ? opts->alloc : NULL;
     struct mmsim_machine *m;
@@ -1198,8 +1194,8 @@ static int alloc_bootmem_memblock(struct mmsim_machine *m,
         panic = false;
         __attribute__((fallthrough));
     case MMSIM_ALLOC_BOOTMEM:
-        rc = nobootmem_alloc(m, MMSIM_NUMA_NO_NODE, size, align, goal, 0,
-                             false, addr);
+        rc = nobootmem_alloc(m, MMSIM_NUMA_NO_NODE, size, align, goal, 0, false,
+                             addr);
         break;
     case MMSIM_ALLOC_BOOTMEM_LOW_NOPANIC:
         panic = false;
@@ -1220,8 +1216,7 @@ static int alloc_bootmem_memblock(struct mmsim_machine *m,
                                  false, addr);
         break;
     case MMSIM_ALLOC_BOOTMEM_LOW_NODE:
-        rc = nobootmem_alloc(m, nid, size, align, goal, low_limit, true,
-                             addr);
+        rc = nobootmem_alloc(m, nid, size, align, goal, low_limit, true, addr);
         if (rc == MMSIM_ENOMEM)
             rc = nobootmem_alloc(m, MMSIM_NUMA_NO_NODE, size, align, goal,
                                  low_limit, false, addr);
@@ -1254,11 +1249,11 @@ static int alloc_bootmem_bitmap(struct mmsim_machine *m,
     case MMSIM_ALLOC_BOOTMEM_LOW_NOPANIC:
         return mmsim_bootmem_alloc_low(m->bm, size, align, goal, true, addr);
     case MMSIM_ALLOC_BOOTMEM_NODE:
-        return mmsim_bootmem_alloc_node(m->bm, nid, size, align, goal, 0,
-                                        false, addr);
+        return mmsim_bootmem_alloc_node(m->bm, nid, size, align, goal, 0, false,
+                                        addr);
     case MMSIM_ALLOC_BOOTMEM_NODE_NOPANIC:
-        return mmsim_bootmem_alloc_node(m->bm, nid, size, align, goal, 0,
-                                        true, addr);
+        return mmsim_bootmem_alloc_node(m->bm, nid, size, align, goal, 0, true,
+                                        addr);
     case MMSIM_ALLOC_BOOTMEM_LOW_NODE:
         return mmsim_bootmem_alloc_node(m->bm, nid, size, align, goal,
                                         UINT64_C(0x100000000), false, addr);
@@ -1311,8 +1306,8 @@ int mmsim_free_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size)
     return rc;
 }
 
-int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr,
-                          uint64_t size, bool exclusive)
+int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size,
+                          bool exclusive)
 {
     int rc;
 

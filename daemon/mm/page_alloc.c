@@ -299,13 +299,12 @@ void mmsim_setup_watermarks(struct mmsim_machine *m)
         for_each_zone_idx(m, i)
         {
             struct mmsim_zone *z = &m->pgdat[n]->zones[i];
-            uint64_t tmp = lowmem_pages ? pages_min * z->managed / lowmem_pages
-                                        : 0;
+            uint64_t tmp =
+                lowmem_pages ? pages_min * z->managed / lowmem_pages : 0;
             uint64_t scale;
 
             if (z->type == MMSIM_ZONE_HIGHMEM ||
-                z->type == MMSIM_ZONE_MOVABLE ||
-                z->type == MMSIM_ZONE_DEVICE) {
+                z->type == MMSIM_ZONE_MOVABLE || z->type == MMSIM_ZONE_DEVICE) {
                 /* Highmem and movable: min is small, the deltas not. */
                 uint64_t mp = z->managed / 1024;
 
@@ -336,8 +335,7 @@ void mmsim_setup_watermarks(struct mmsim_machine *m)
                 const struct mmsim_zone *up = &m->pgdat[n]->zones[j];
 
                 managed += up->managed;
-                z->lowmem_reserve[j] =
-                    clear ? 0 : managed / ratio;
+                z->lowmem_reserve[j] = clear ? 0 : managed / ratio;
             }
         }
     }
@@ -455,13 +453,12 @@ int mmsim_build_zonelists(struct mmsim_machine *m)
 
         pg->zonelist = host_calloc(m->alloc, m->nr_nodes * m->nr_zone_idx + 1,
                                    sizeof(*pg->zonelist));
-        pg->zonelist_thisnode =
-            host_calloc(m->alloc, m->nr_zone_idx + 1,
-                        sizeof(*pg->zonelist_thisnode));
+        pg->zonelist_thisnode = host_calloc(m->alloc, m->nr_zone_idx + 1,
+                                            sizeof(*pg->zonelist_thisnode));
         if (!pg->zonelist || !pg->zonelist_thisnode)
             return MMSIM_EHOSTMEM;
-        off = snprintf(line, sizeof(line), "Fallback order for Node %u: ",
-                       local);
+        off =
+            snprintf(line, sizeof(line), "Fallback order for Node %u: ", local);
         for (unsigned i = 0; i < nr; i++) {
             struct mmsim_pgdat *o = m->pgdat[pg->node_order[i]];
 
@@ -631,9 +628,8 @@ static int rmqueue_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
  * small orders, else straight from buddy. @pref is the preferred zone
  * (the zonelist's first eligible one) for the NUMA counters.
  */
-static bool rmqueue(struct mmsim_zone *z, int cpu, unsigned order,
-                    uint32_t tag, uint64_t *pfn, struct mmsim_zone *pref,
-                    int local_nid)
+static bool rmqueue(struct mmsim_zone *z, int cpu, unsigned order, uint32_t tag,
+                    uint64_t *pfn, struct mmsim_zone *pref, int local_nid)
 {
     if (cpu >= 0 && order < NR_PCP_ORDERS) {
         struct mmsim_pcp *pcp = &z->pcp[cpu];
@@ -712,8 +708,8 @@ static bool get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
                 if (atomic_load_explicit(&z->has_deferred,
                                          memory_order_relaxed)) {
                     pthread_spin_lock(&z->lock);
-                    grew = mmsim_grow_deferred_locked(
-                        z, UINT64_C(1) << ac->order);
+                    grew =
+                        mmsim_grow_deferred_locked(z, UINT64_C(1) << ac->order);
                     pthread_spin_unlock(&z->lock);
                 }
                 if (!grew)
@@ -721,8 +717,7 @@ static bool get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
                 /* _deferred_grow_zone() succeeded: try_this_zone. */
             }
         }
-        if (rmqueue(z, ac->cpu, ac->order, ac->tag, pfn, pref,
-                    ac->local_nid))
+        if (rmqueue(z, ac->cpu, ac->order, ac->tag, pfn, pref, ac->local_nid))
             return true;
     }
     return false;
@@ -762,9 +757,9 @@ static const char *gfp_names(mmsim_gfp_t gfp, char *buf, size_t len)
     return buf;
 }
 
-static int alloc_pages_common(struct mmsim_machine *m, int cpu,
-                              mmsim_gfp_t gfp, unsigned order, int nid,
-                              uint32_t tag, uint64_t *pfn)
+static int alloc_pages_common(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
+                              unsigned order, int nid, uint32_t tag,
+                              uint64_t *pfn)
 {
     struct alloc_ctx ac;
     unsigned alloc_flags;
@@ -794,7 +789,7 @@ static int alloc_pages_common(struct mmsim_machine *m, int cpu,
         return MMSIM_ENOMEM;
     }
     ac.zonelist = (gfp & MMSIM_GFP_THISNODE) ? m->pgdat[nid]->zonelist_thisnode
-                                            : m->pgdat[nid]->zonelist;
+                                             : m->pgdat[nid]->zonelist;
     ac.cpu = cpu;
     ac.order = order;
     ac.tag = tag;
@@ -814,8 +809,7 @@ static int alloc_pages_common(struct mmsim_machine *m, int cpu,
 
     if (gfp & MMSIM_GFP_NOFAIL) {
         if (order > 1)
-            mmsim_log(m, -4, "WARNING: __GFP_NOFAIL with order %u > 1",
-                      order);
+            mmsim_log(m, -4, "WARNING: __GFP_NOFAIL with order %u > 1", order);
         /* __alloc_pages_cpuset_fallback(ALLOC_MIN_RESERVE), then no
          * watermarks: everything short of looping forever. */
         if (get_page_from_freelist(&ac, ALLOC_WMARK_MIN | ALLOC_MIN_RESERVE,
@@ -842,14 +836,15 @@ int mmsim_alloc_pages(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
     return alloc_pages_common(m, cpu, gfp, order, nid, 0, pfn);
 }
 
-int mmsim_alloc_pages_tagged(struct mmsim_machine *m, int cpu,
-                             mmsim_gfp_t gfp, unsigned order, int nid,
-                             uint32_t tag, uint64_t *pfn)
+int mmsim_alloc_pages_tagged(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
+                             unsigned order, int nid, uint32_t tag,
+                             uint64_t *pfn)
 {
     return alloc_pages_common(m, cpu, gfp, order, nid, tag, pfn);
 }
 
-/* ---- the free path --------------------------------------------------------- */
+/* ---- the free path ---------------------------------------------------------
+ */
 
 /*
  * Why @pfn cannot be freed with @order: the enclosing block decides.

@@ -111,14 +111,14 @@ static void usage(FILE *f)
             mmsim_config_options_help());
 }
 
-static char *view_text(struct mmsim_machine *m, const char *name,
-                       int64_t *len)
+static char *view_text(struct mmsim_machine *m, const char *name, int64_t *len)
 {
     int64_t (*fn)(struct mmsim_machine *, char *, size_t) = NULL;
     bool reserved = false;
     char *buf;
     int64_t n;
 
+    *len = 0;
     if (!strcmp(name, "bootlog"))
         fn = mmsim_view_bootlog;
     else if (!strcmp(name, "buddyinfo"))
@@ -171,8 +171,13 @@ static int show(struct mmsim_machine *m, const char *views)
         }
         text = view_text(m, v, &len);
         if (!text) {
-            fprintf(stderr, PROG ": --show %s: %s\n", v,
-                    len < 0 ? mmsim_strerror((int)len) : "unknown view");
+            const char *why = "unknown view (see --help)";
+
+            if (len == MMSIM_ENOENT)
+                why = "this machine boots with bootmem: it has no memblock";
+            else if (len < 0)
+                why = mmsim_strerror((int)len);
+            fprintf(stderr, PROG ": --show %s: %s\n", v, why);
             status = 2;
             continue;
         }
@@ -242,8 +247,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, PROG ": unexpected argument '%s'\nTry '" PROG
-                        " --help'.\n",
+        fprintf(stderr,
+                PROG ": unexpected argument '%s'\nTry '" PROG " --help'.\n",
                 argv[optind]);
         return 2;
     }

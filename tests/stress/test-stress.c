@@ -229,8 +229,7 @@ int main(void)
 
     if (env)
         seed = strtoull(env, NULL, 0);
-    printf("test-stress: seed %" PRIu64 " (set MMSIM_SEED to replay)\n",
-           seed);
+    printf("test-stress: seed %" PRIu64 " (set MMSIM_SEED to replay)\n", seed);
     memset(&sh, 0, sizeof(sh));
     pthread_mutex_init(&sh.mail_lock, NULL);
 
@@ -284,8 +283,8 @@ int main(void)
             free_pages += zi.free;
         }
     if (managed != free_pages) {
-        fprintf(stderr, "leak: managed %" PRIu64 " free %" PRIu64 "\n",
-                managed, free_pages);
+        fprintf(stderr, "leak: managed %" PRIu64 " free %" PRIu64 "\n", managed,
+                free_pages);
         sh.failures++;
     }
     for (int i = 0; i < NR_THREADS; i++)

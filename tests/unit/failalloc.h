@@ -14,9 +14,9 @@
 #include "mmsim/base.h"
 
 struct failalloc {
-    long fail_at;  /* 1-based index of the allocation to fail; 0: never */
-    long count;    /* allocations attempted so far */
-    bool failed;   /* the injected failure happened */
+    long fail_at; /* 1-based index of the allocation to fail; 0: never */
+    long count;   /* allocations attempted so far */
+    bool failed;  /* the injected failure happened */
 };
 
 static inline bool failalloc_should_fail(struct failalloc *f)

@@ -4,13 +4,13 @@
  * the checker, against whole machines created in-process.
  */
 #include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <setjmp.h>
 
 #include <cmocka.h>
 
@@ -78,7 +78,8 @@ static void small_desc(struct mmsim_desc *d)
     d->deferred_init = false;
 }
 
-/* ---- boot and hand-off ---------------------------------------------------- */
+/* ---- boot and hand-off ----------------------------------------------------
+ */
 
 static void test_default_boots(void **state)
 {
@@ -93,9 +94,9 @@ static void test_default_boots(void **state)
     assert_int_equal(mmsim_machine_phase(m), MMSIM_PHASE_RUNNING);
     assert_int_equal(mmsim_machine_nr_nodes(m), 2);
     /* After the hand-off the early allocator refuses. */
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 0,
-                                         0, &addr),
-                     MMSIM_EPERM);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 0, 0, &addr),
+        MMSIM_EPERM);
     assert_int_equal(mmsim_free_bootmem(m, 0x100000, 4096), MMSIM_EPERM);
     assert_int_equal(mmsim_reserve_bootmem(m, 0x100000, 4096, false),
                      MMSIM_EPERM);
@@ -261,9 +262,9 @@ static void test_split_and_merge(void **state)
 
         for (unsigned o = 0; o < 10; o++)
             for (uint64_t i = 0; i < before.nr_free[o]; i++)
-                assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, 0, o, 0,
-                                                   &junk[nj++]),
-                                 0);
+                assert_int_equal(
+                    mmsim_alloc_pages(m, MMSIM_NO_CPU, 0, o, 0, &junk[nj++]),
+                    0);
         assert_int_equal(mmsim_zone_info(m, 0, MMSIM_ZONE_NORMAL, &before), 0);
         for (unsigned o = 0; o < 10; o++)
             assert_int_equal(before.nr_free[o], 0);
@@ -313,7 +314,8 @@ static void test_split_and_merge(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- watermarks ------------------------------------------------------------ */
+/* ---- watermarks ------------------------------------------------------------
+ */
 
 static void test_watermarks_formula(void **state)
 {
@@ -348,8 +350,7 @@ static void test_watermarks_formula(void **state)
     }
     /* lowmem_reserve: DMA protects (DMA32 + Normal) / 256 against
      * Normal allocations, DMA32 protects Normal / 256. */
-    assert_int_equal(dma.lowmem_reserve[MMSIM_ZONE_DMA32],
-                     dma32.managed / 256);
+    assert_int_equal(dma.lowmem_reserve[MMSIM_ZONE_DMA32], dma32.managed / 256);
     assert_int_equal(dma.lowmem_reserve[MMSIM_ZONE_NORMAL],
                      (dma32.managed + normal.managed) / 256);
     assert_int_equal(dma32.lowmem_reserve[MMSIM_ZONE_NORMAL],
@@ -385,43 +386,45 @@ static void test_watermark_reserves(void **state)
     m = boot(&d);
     assert_int_equal(mmsim_zone_info(m, 0, MMSIM_ZONE_NORMAL, &zi), 0);
     assert_int_equal(zi.wmark_min, 1024);
-    while (mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_KERNEL |
-                             MMSIM_GFP_NOWARN, 0, 0, &pfn) == 0)
+    while (mmsim_alloc_pages(m, MMSIM_NO_CPU,
+                             MMSIM_GFP_KERNEL | MMSIM_GFP_NOWARN, 0, 0,
+                             &pfn) == 0)
         n_kernel++;
     /* GFP_KERNEL stops once free <= min. */
     assert_int_equal(zone_free(m, 0, MMSIM_ZONE_NORMAL), 1024);
-    while (mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_ATOMIC |
-                             MMSIM_GFP_NOWARN, 0, 0, &pfn) == 0)
+    while (mmsim_alloc_pages(m, MMSIM_NO_CPU,
+                             MMSIM_GFP_ATOMIC | MMSIM_GFP_NOWARN, 0, 0,
+                             &pfn) == 0)
         n_atomic++;
     /* GFP_ATOMIC: min - min/2 - (min/2)/4 = 384. */
     assert_int_equal(zone_free(m, 0, MMSIM_ZONE_NORMAL), 384);
     assert_int_equal(n_atomic, 1024 - 384);
-    while (mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOFAIL |
-                             MMSIM_GFP_NOWARN, 0, 0, &pfn) == 0)
+    while (mmsim_alloc_pages(m, MMSIM_NO_CPU,
+                             MMSIM_GFP_NOFAIL | MMSIM_GFP_NOWARN, 0, 0,
+                             &pfn) == 0)
         n_nofail++;
     assert_int_equal(n_nofail, 384);
     assert_int_equal(zone_free(m, 0, MMSIM_ZONE_NORMAL), 0);
     assert_int_equal(n_kernel + n_atomic + n_nofail, zi.managed);
     /* Out of memory is reported, and counted. */
-    assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOWARN, 0, 0,
-                                       &pfn),
-                     MMSIM_ENOMEM);
+    assert_int_equal(
+        mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOWARN, 0, 0, &pfn),
+        MMSIM_ENOMEM);
     assert_consistent(m);
     mmsim_machine_destroy(m);
 }
 
-/* ---- zonelists and fallback ------------------------------------------------ */
+/* ---- zonelists and fallback ------------------------------------------------
+ */
 
 static void four_node_desc(struct mmsim_desc *d)
 {
     static const unsigned dist[4][4] = {
-        {10, 30, 15, 20}, {30, 10, 25, 15}, {15, 25, 10, 40},
-        {20, 15, 40, 10}};
+        {10, 30, 15, 20}, {30, 10, 25, 15}, {15, 25, 10, 40}, {20, 15, 40, 10}};
 
     mmsim_desc_init(d);
     for (int n = 0; n < 4; n++)
-        mmsim_desc_add_range(d, n, 4 * GIB + (uint64_t)n * 64 * MIB,
-                             64 * MIB);
+        mmsim_desc_add_range(d, n, 4 * GIB + (uint64_t)n * 64 * MIB, 64 * MIB);
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++)
             if (a != b)
@@ -493,7 +496,8 @@ static void test_fallback_order(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- GFP zone modifiers ------------------------------------------------------ */
+/* ---- GFP zone modifiers
+ * ------------------------------------------------------ */
 
 static void test_gfp_zones(void **state)
 {
@@ -522,18 +526,18 @@ static void test_gfp_zones(void **state)
     assert_int_equal(mmsim_pfn_where(m, pfn, &w), 0);
     assert_int_equal(w.nid, 0);
     /* ... but not with THISNODE. */
-    assert_int_equal(mmsim_alloc_pages(m, 1,
-                                       MMSIM_GFP_DMA | MMSIM_GFP_THISNODE |
-                                           MMSIM_GFP_NOWARN,
-                                       0, 1, &pfn),
-                     MMSIM_ENOMEM);
+    assert_int_equal(
+        mmsim_alloc_pages(m, 1,
+                          MMSIM_GFP_DMA | MMSIM_GFP_THISNODE | MMSIM_GFP_NOWARN,
+                          0, 1, &pfn),
+        MMSIM_ENOMEM);
     /* GFP_ZONE_BAD combinations and unknown bits. */
-    assert_int_equal(mmsim_alloc_pages(m, 0, MMSIM_GFP_DMA | MMSIM_GFP_HIGHMEM,
-                                       0, 0, &pfn),
-                     MMSIM_EINVAL);
-    assert_int_equal(mmsim_alloc_pages(m, 0, MMSIM_GFP_DMA | MMSIM_GFP_DMA32,
-                                       0, 0, &pfn),
-                     MMSIM_EINVAL);
+    assert_int_equal(
+        mmsim_alloc_pages(m, 0, MMSIM_GFP_DMA | MMSIM_GFP_HIGHMEM, 0, 0, &pfn),
+        MMSIM_EINVAL);
+    assert_int_equal(
+        mmsim_alloc_pages(m, 0, MMSIM_GFP_DMA | MMSIM_GFP_DMA32, 0, 0, &pfn),
+        MMSIM_EINVAL);
     assert_int_equal(mmsim_alloc_pages(m, 0, 0x80000000u, 0, 0, &pfn),
                      MMSIM_EINVAL);
     assert_consistent(m);
@@ -592,9 +596,8 @@ static void test_movablecore(void **state)
         assert_int_equal(mmsim_zone_info(m, n, MMSIM_ZONE_MOVABLE, &zi), 0);
         assert_int_equal(zi.present, 256 * MIB / 4096);
     }
-    assert_int_equal(mmsim_alloc_pages(m, 0, MMSIM_GFP_HIGHUSER_MOVABLE, 0, 0,
-                                       &pfn),
-                     0);
+    assert_int_equal(
+        mmsim_alloc_pages(m, 0, MMSIM_GFP_HIGHUSER_MOVABLE, 0, 0, &pfn), 0);
     assert_int_equal(mmsim_pfn_where(m, pfn, &w), 0);
     assert_int_equal(w.zone, MMSIM_ZONE_MOVABLE);
     assert_int_equal(mmsim_alloc_pages(m, 0, MMSIM_GFP_KERNEL, 0, 0, &pfn), 0);
@@ -604,7 +607,8 @@ static void test_movablecore(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- per-cpu lists ----------------------------------------------------------- */
+/* ---- per-cpu lists
+ * ----------------------------------------------------------- */
 
 static void test_pcp_lists(void **state)
 {
@@ -648,7 +652,8 @@ static void test_pcp_lists(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- deferred init ------------------------------------------------------------- */
+/* ---- deferred init
+ * ------------------------------------------------------------- */
 
 static void test_deferred_grow(void **state)
 {
@@ -681,7 +686,8 @@ static void test_deferred_grow(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- bad input ------------------------------------------------------------------ */
+/* ---- bad input
+ * ------------------------------------------------------------------ */
 
 static void test_bad_inputs(void **state)
 {
@@ -779,7 +785,8 @@ static void test_bad_descriptions(void **state)
     assert_non_null(strstr(err, "node 0"));
 }
 
-/* ---- the checker --------------------------------------------------------------- */
+/* ---- the checker
+ * --------------------------------------------------------------- */
 
 static void test_checker_catches_corruption(void **state)
 {
@@ -833,7 +840,8 @@ static void test_checker_catches_corruption(void **state)
     mmsim_machine_destroy(m);
 }
 
-/* ---- the early-allocation API ---------------------------------------------------- */
+/* ---- the early-allocation API
+ * ---------------------------------------------------- */
 
 static void early_api(enum mmsim_early_kind kind)
 {
@@ -852,38 +860,37 @@ static void early_api(enum mmsim_early_kind kind)
                                          64 * 1024, 4096, 0, &a),
                      0);
     assert_true(a >= 64 * MIB && a < 128 * MIB);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM_LOW, 0, 8192,
-                                         4096, 0, &b),
-                     0);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM_LOW, 0, 8192, 4096, 0, &b),
+        0);
     assert_true(b < 4 * GIB);
     assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM_NOPANIC, 0,
                                          1 * GIB, 0, 0, &big),
                      MMSIM_ENOMEM);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 1 * GIB,
-                                         0, 0, &big),
-                     MMSIM_EPANIC);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM_NODE, 9, 4096,
-                                         0, 0, &big),
-                     MMSIM_ENODEV);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 0, 0, 0,
-                                         &big),
-                     MMSIM_EINVAL);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 3,
-                                         0, &big),
-                     MMSIM_EINVAL);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 1 * GIB, 0, 0, &big),
+        MMSIM_EPANIC);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM_NODE, 9, 4096, 0, 0, &big),
+        MMSIM_ENODEV);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 0, 0, 0, &big),
+        MMSIM_EINVAL);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 3, 0, &big),
+        MMSIM_EINVAL);
     /* A freed allocation is free again for the hand-off. */
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 8192,
-                                         4096, 0, &c),
-                     0);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 8192, 4096, 0, &c), 0);
     assert_int_equal(mmsim_free_bootmem(m, c, 8192), 0);
     assert_int_equal(mmsim_reserve_bootmem(m, 16 * MIB, 4096, true),
                      MMSIM_EBUSY);
 
     assert_int_equal(mmsim_machine_finish_boot(m), 0);
     assert_int_equal(mmsim_machine_finish_boot(m), MMSIM_EPERM);
-    assert_int_equal(mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 0,
-                                         0, &c),
-                     MMSIM_EPERM);
+    assert_int_equal(
+        mmsim_alloc_bootmem(m, MMSIM_ALLOC_BOOTMEM, 0, 4096, 0, 0, &c),
+        MMSIM_EPERM);
     assert_consistent(m);
     /* The early allocation is reserved; free_bootmem_late gives it to
      * buddy, once. */
@@ -895,8 +902,7 @@ static void early_api(enum mmsim_early_kind kind)
     assert_int_equal(after.managed, before.managed + 16);
     assert_int_equal(after.free, before.free + 16);
     assert_int_equal(mmsim_free_bootmem_late(m, a, 64 * 1024), MMSIM_EINVAL);
-    assert_int_equal(mmsim_free_bootmem_late(m, 35 * MIB, 4096),
-                     MMSIM_EFAULT);
+    assert_int_equal(mmsim_free_bootmem_late(m, 35 * MIB, 4096), MMSIM_EFAULT);
     assert_consistent(m);
     mmsim_machine_destroy(m);
 }
@@ -913,7 +919,8 @@ static void test_early_api_bootmem(void **state)
     early_api(MMSIM_EARLY_BOOTMEM);
 }
 
-/* ---- host allocation failures --------------------------------------------------- */
+/* ---- host allocation failures
+ * --------------------------------------------------- */
 
 static void test_host_failure_sweep(void **state)
 {
@@ -987,9 +994,9 @@ static void test_fail_page_alloc(void **state)
     assert_int_equal(calls, 10);
     /* NOFAIL is never failed by injection. */
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOFAIL,
-                                           0, 0, &pfn),
-                         0);
+        assert_int_equal(
+            mmsim_alloc_pages(m, MMSIM_NO_CPU, MMSIM_GFP_NOFAIL, 0, 0, &pfn),
+            0);
         assert_int_equal(mmsim_free_pages(m, MMSIM_NO_CPU, pfn, 0), 0);
     }
     assert_int_equal(calls, 10);

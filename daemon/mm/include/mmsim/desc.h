@@ -147,11 +147,10 @@ void mmsim_desc_default(struct mmsim_desc *d);
  */
 int mmsim_desc_add_range(struct mmsim_desc *d, int nid, uint64_t base,
                          uint64_t size);
-int mmsim_desc_add_reserved(struct mmsim_desc *d, uint64_t base,
-                            uint64_t size, const char *name);
+int mmsim_desc_add_reserved(struct mmsim_desc *d, uint64_t base, uint64_t size,
+                            const char *name);
 /* Symmetric: sets [a][b] and [b][a]. */
-int mmsim_desc_set_distance(struct mmsim_desc *d, int a, int b,
-                            unsigned val);
+int mmsim_desc_set_distance(struct mmsim_desc *d, int a, int b, unsigned val);
 /* distance[a][b] with the defaults applied. */
 unsigned mmsim_desc_distance(const struct mmsim_desc *d, int a, int b);
 

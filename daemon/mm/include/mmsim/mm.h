@@ -59,41 +59,45 @@ struct mmsim_bootmem;
  */
 typedef uint32_t mmsim_gfp_t;
 
-#define MMSIM_GFP_DMA       0x01u /* zone modifiers: at most one ... */
-#define MMSIM_GFP_HIGHMEM   0x02u
-#define MMSIM_GFP_DMA32     0x04u
-#define MMSIM_GFP_MOVABLE   0x08u /* ... except MOVABLE|HIGHMEM, MOVABLE|DMA32 */
-#define MMSIM_GFP_ZONEMASK  0x0fu
+/*
+ * Zone modifiers: at most one, except MOVABLE with HIGHMEM, DMA32 or DMA
+ * (GFP_ZONE_TABLE); other combinations are MMSIM_EINVAL.
+ */
+#define MMSIM_GFP_DMA      0x01u
+#define MMSIM_GFP_HIGHMEM  0x02u
+#define MMSIM_GFP_DMA32    0x04u
+#define MMSIM_GFP_MOVABLE  0x08u
+#define MMSIM_GFP_ZONEMASK 0x0fu
 /* Access to reserves below the min watermark (half of it, as __GFP_HIGH). */
-#define MMSIM_GFP_HIGH      0x20u
+#define MMSIM_GFP_HIGH 0x20u
 /* May wake kswapd / may reclaim directly (issue of reclaim; see docs). */
 #define MMSIM_GFP_KSWAPD_RECLAIM 0x40u
 #define MMSIM_GFP_DIRECT_RECLAIM 0x80u
 /* Zero the page contents (once contents exist; accepted now). */
-#define MMSIM_GFP_ZERO      0x100u
+#define MMSIM_GFP_ZERO 0x100u
 /* Only the preferred node, no fallback (__GFP_THISNODE). */
-#define MMSIM_GFP_THISNODE  0x200u
+#define MMSIM_GFP_THISNODE 0x200u
 /* No "page allocation failure" warning in the log. */
-#define MMSIM_GFP_NOWARN    0x400u
+#define MMSIM_GFP_NOWARN 0x400u
 /* Give up early: no retries after the slow path. */
-#define MMSIM_GFP_NORETRY   0x800u
+#define MMSIM_GFP_NORETRY 0x800u
 /*
  * Must not fail. The kernel loops forever; the simulator tries the normal
  * path, then the min reserve, then ignores watermarks entirely, and only
  * then returns MMSIM_ENOMEM (a hang would help nobody). Order > 1 with
  * NOFAIL is logged as a warning, as the kernel WARNs.
  */
-#define MMSIM_GFP_NOFAIL    0x1000u
+#define MMSIM_GFP_NOFAIL 0x1000u
 /* No access to emergency reserves even when non-blocking. */
 #define MMSIM_GFP_NOMEMALLOC 0x2000u
-#define MMSIM_GFP_ALL_FLAGS 0x3fefu
+#define MMSIM_GFP_ALL_FLAGS  0x3fefu
 
-#define MMSIM_GFP_RECLAIM (MMSIM_GFP_KSWAPD_RECLAIM | MMSIM_GFP_DIRECT_RECLAIM)
-#define MMSIM_GFP_KERNEL  MMSIM_GFP_RECLAIM
-#define MMSIM_GFP_NOWAIT  MMSIM_GFP_KSWAPD_RECLAIM
-#define MMSIM_GFP_ATOMIC  (MMSIM_GFP_HIGH | MMSIM_GFP_KSWAPD_RECLAIM)
-#define MMSIM_GFP_USER    MMSIM_GFP_RECLAIM
-#define MMSIM_GFP_HIGHUSER (MMSIM_GFP_USER | MMSIM_GFP_HIGHMEM)
+#define MMSIM_GFP_RECLAIM          (MMSIM_GFP_KSWAPD_RECLAIM | MMSIM_GFP_DIRECT_RECLAIM)
+#define MMSIM_GFP_KERNEL           MMSIM_GFP_RECLAIM
+#define MMSIM_GFP_NOWAIT           MMSIM_GFP_KSWAPD_RECLAIM
+#define MMSIM_GFP_ATOMIC           (MMSIM_GFP_HIGH | MMSIM_GFP_KSWAPD_RECLAIM)
+#define MMSIM_GFP_USER             MMSIM_GFP_RECLAIM
+#define MMSIM_GFP_HIGHUSER         (MMSIM_GFP_USER | MMSIM_GFP_HIGHMEM)
 #define MMSIM_GFP_HIGHUSER_MOVABLE (MMSIM_GFP_HIGHUSER | MMSIM_GFP_MOVABLE)
 
 /* "Any node" for mmsim_alloc_pages(): the calling CPU's node. */
@@ -112,10 +116,11 @@ typedef void (*mmsim_log_fn)(void *ctx, int level, const char *line);
 
 /*
  * Fault injection, as the kernel's fail_page_alloc: consulted at the start
- * of every mmsim_alloc_pages() except __GFP_NOFAIL ones (should_fail_alloc_page()
- * skips those too). Returning true fails the allocation with MMSIM_ENOMEM,
- * no warning, and counts it (mmsim_vmstat_get("mmsim_fail_page_alloc")). Called
- * without locks held, possibly from several threads at once.
+ * of every mmsim_alloc_pages() except __GFP_NOFAIL ones
+ * (should_fail_alloc_page() skips those too). Returning true fails the
+ * allocation with MMSIM_ENOMEM, no warning, and counts it
+ * (mmsim_vmstat_get("mmsim_fail_page_alloc")). Called without locks held,
+ * possibly from several threads at once.
  */
 typedef bool (*mmsim_fail_page_alloc_fn)(void *ctx, mmsim_gfp_t gfp,
                                          unsigned order);
@@ -144,8 +149,7 @@ struct mmsim_machine_opts {
  */
 int mmsim_machine_create(const struct mmsim_desc *desc,
                          const struct mmsim_machine_opts *opts,
-                         struct mmsim_machine **out, char *err,
-                         size_t errlen);
+                         struct mmsim_machine **out, char *err, size_t errlen);
 
 /** mmsim_machine_destroy() - free everything. NULL is a no-op. */
 void mmsim_machine_destroy(struct mmsim_machine *m);
@@ -212,8 +216,8 @@ int mmsim_alloc_bootmem(struct mmsim_machine *m, enum mmsim_bootmem_call call,
                         uint64_t *addr);
 /* free_bootmem() / reserve_bootmem(): early phase only. */
 int mmsim_free_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size);
-int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr,
-                          uint64_t size, bool exclusive);
+int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size,
+                          bool exclusive);
 /*
  * free_bootmem_late(): after the hand-off, give the whole pages of an
  * early allocation to the buddy allocator. Pages that are not reserved
@@ -276,9 +280,9 @@ int mmsim_free_pages(struct mmsim_machine *m, int cpu, uint64_t pfn,
  * layer keeps session ids there). Set at allocation by
  * mmsim_alloc_pages_tagged(); mmsim_page_owner() reads it back.
  */
-int mmsim_alloc_pages_tagged(struct mmsim_machine *m, int cpu,
-                             mmsim_gfp_t gfp, unsigned order, int nid,
-                             uint32_t tag, uint64_t *pfn);
+int mmsim_alloc_pages_tagged(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
+                             unsigned order, int nid, uint32_t tag,
+                             uint64_t *pfn);
 /* Return: 0, filling tag and order, for an allocated head; else as free. */
 int mmsim_page_owner(struct mmsim_machine *m, uint64_t pfn, uint32_t *tag,
                      unsigned *order);
@@ -317,8 +321,8 @@ uint64_t mmsim_machine_min_free_kbytes(const struct mmsim_machine *m);
  * Return: 0; MMSIM_ENODEV (bad node); MMSIM_ENOENT (zone type not in this
  * model); MMSIM_EPERM (before the hand-off).
  */
-int mmsim_zone_info(struct mmsim_machine *m, int nid,
-                    enum mmsim_zone_type type, struct mmsim_zone_info *zi);
+int mmsim_zone_info(struct mmsim_machine *m, int nid, enum mmsim_zone_type type,
+                    struct mmsim_zone_info *zi);
 /*
  * The zonelist of @nid as zone types and nodes, in fallback order
  * (all zones, highest first per node). Return: entries written.
