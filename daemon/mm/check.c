@@ -160,6 +160,11 @@ static int check_pcp(struct checker *c, uint64_t *pcp_pages,
                 prev = pfn;
                 pfn = p->next;
             }
+            if (pcp->tails[o] != prev)
+                return fail(c,
+                            "cpu %u pcp list %u: tail says pfn %#" PRIx32
+                            ", the list ends at %#" PRIx32,
+                            cpu, o, pcp->tails[o], prev);
         }
         if (pages != (uint64_t)pcp->count)
             return fail(

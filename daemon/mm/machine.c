@@ -517,7 +517,8 @@ static int setup_mem_map(struct mmsim_machine *m)
         pg->memmap_phys = addr;
         pg->memmap_bytes = bytes;
     }
-    m->mem_map = host_calloc(m->alloc, m->max_pfn, sizeof(struct mmsim_page));
+    m->mem_map_bytes = m->max_pfn * sizeof(struct mmsim_page);
+    m->mem_map = host_map_zeroed(m->alloc, m->mem_map_bytes);
     return m->mem_map ? 0 : MMSIM_EHOSTMEM;
 }
 
@@ -541,8 +542,7 @@ static int init_zone(struct mmsim_machine *m, struct mmsim_pgdat *pg,
     z->end_pfn = start < end ? end : 0;
     for (unsigned o = 0; o <= MMSIM_MAX_ORDER_CAP; o++)
         z->free_area[o].head = PFN_NONE;
-    if (pthread_spin_init(&z->lock, PTHREAD_PROCESS_PRIVATE))
-        return MMSIM_EHOSTMEM;
+    mmsim_spin_init(&z->lock);
     m->zones_by_zid[z->zid] = z;
 
     bytes = sizeof(struct mmsim_pcp) * m->nr_cpus + MMSIM_CACHELINE;
@@ -556,9 +556,8 @@ static int init_zone(struct mmsim_machine *m, struct mmsim_pgdat *pg,
         struct mmsim_pcp *p = &z->pcp[c];
 
         for (unsigned o = 0; o < NR_PCP_ORDERS; o++)
-            p->lists[o] = PFN_NONE;
-        if (pthread_spin_init(&p->lock, PTHREAD_PROCESS_PRIVATE))
-            return MMSIM_EHOSTMEM;
+            p->lists[o] = p->tails[o] = PFN_NONE;
+        mmsim_spin_init(&p->lock);
     }
     return 0;
 }
@@ -919,11 +918,6 @@ static void destroy_nodes(struct mmsim_machine *m)
         for (unsigned i = 0; i < MMSIM_NR_ZONE_TYPES; i++) {
             struct mmsim_zone *z = &pg->zones[i];
 
-            if (z->pcp_mem) {
-                for (unsigned c = 0; c < m->nr_cpus; c++)
-                    pthread_spin_destroy(&z->pcp[c].lock);
-                pthread_spin_destroy(&z->lock);
-            }
             host_free(m->alloc, z->pcp_mem);
             host_free(m->alloc, z->deferred);
         }
@@ -941,7 +935,7 @@ void mmsim_machine_destroy(struct mmsim_machine *m)
     destroy_nodes(m);
     mmsim_memblock_destroy(m->mb);
     mmsim_bootmem_destroy(m->bm);
-    host_free(m->alloc, m->mem_map);
+    host_unmap(m->alloc, m->mem_map, m->mem_map_bytes);
     host_free(m->alloc, m->mem);
     host_free(m->alloc, m->mem_nid);
     host_free(m->alloc, m->bootlog);
@@ -1042,7 +1036,7 @@ int mmsim_machine_finish_boot(struct mmsim_machine *m)
     if (rc) {
         /* Leave the machine in the early phase, as it was. */
         destroy_nodes(m);
-        host_free(m->alloc, m->mem_map);
+        host_unmap(m->alloc, m->mem_map, m->mem_map_bytes);
         m->mem_map = NULL;
         memset(m->zones_by_zid, 0, sizeof(m->zones_by_zid));
         memset(m->zone_movable_pfn, 0, sizeof(m->zone_movable_pfn));
@@ -1080,9 +1074,9 @@ uint64_t mmsim_machine_late_init(struct mmsim_machine *m)
             for (;;) {
                 uint64_t got;
 
-                pthread_spin_lock(&z->lock);
+                mmsim_spin_lock(&z->lock);
                 got = mmsim_grow_deferred_locked(z, PAGES_PER_SECTION);
-                pthread_spin_unlock(&z->lock);
+                mmsim_spin_unlock(&z->lock);
                 if (!got)
                     break;
                 total += got;

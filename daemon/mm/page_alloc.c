@@ -83,14 +83,24 @@ static inline void list_del(struct mmsim_machine *m, uint32_t *head,
     p->next = p->prev = PFN_NONE;
 }
 
-/* The last block of a list (oldest, coldest). */
-static inline uint32_t list_tail(struct mmsim_machine *m, uint32_t head)
+/*
+ * The pcp lists also keep their tails, so free_pcppages_bulk() takes the
+ * coldest block in O(1), as list_last_entry() does in the kernel.
+ */
+static inline void pcp_push(struct mmsim_machine *m, struct mmsim_pcp *pcp,
+                            unsigned o, uint64_t pfn)
 {
-    uint32_t pfn = head;
+    if (pcp->lists[o] == PFN_NONE)
+        pcp->tails[o] = (uint32_t)pfn;
+    list_push(m, &pcp->lists[o], pfn);
+}
 
-    while (pfn != PFN_NONE && pfn_to_page(m, pfn)->next != PFN_NONE)
-        pfn = pfn_to_page(m, pfn)->next;
-    return pfn;
+static inline void pcp_del(struct mmsim_machine *m, struct mmsim_pcp *pcp,
+                           unsigned o, uint64_t pfn)
+{
+    if (pcp->tails[o] == pfn)
+        pcp->tails[o] = pfn_to_page(m, pfn)->prev;
+    list_del(m, &pcp->lists[o], pfn);
 }
 
 static inline void add_to_free_list(struct mmsim_zone *z, uint64_t pfn,
@@ -592,20 +602,20 @@ static void mark_allocated(struct mmsim_zone *z, uint64_t pfn, unsigned order,
     page_set_flags(p, PG_HEAD);
     page_set_order(p, order);
     p->zid = z->zid;
-    p->tag = tag;
-    p->next = p->prev = PFN_NONE;
+    p->tag = tag; /* links were cleared when it left its list */
 }
 
 /*
  * rmqueue_bulk(): refill a pcp list under the zone lock. Each block is
  * pushed in turn, so the last one taken from buddy is served first.
  */
-static int rmqueue_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
-                        unsigned order, int count)
+static __attribute__((noinline)) int rmqueue_bulk(struct mmsim_zone *z,
+                                                  struct mmsim_pcp *pcp,
+                                                  unsigned order, int count)
 {
     int got = 0;
 
-    pthread_spin_lock(&z->lock);
+    mmsim_spin_lock(&z->lock);
     for (; got < count; got++) {
         uint64_t pfn;
         struct mmsim_page *p;
@@ -616,9 +626,9 @@ static int rmqueue_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
         page_set_flags(p, PG_PCP);
         page_set_order(p, order);
         p->zid = z->zid;
-        list_push(z->m, &pcp->lists[order], pfn);
+        pcp_push(z->m, pcp, order, pfn);
     }
-    pthread_spin_unlock(&z->lock);
+    mmsim_spin_unlock(&z->lock);
     pcp->count += got << order;
     return got;
 }
@@ -634,7 +644,7 @@ static bool rmqueue(struct mmsim_zone *z, int cpu, unsigned order, uint32_t tag,
     if (cpu >= 0 && order < NR_PCP_ORDERS) {
         struct mmsim_pcp *pcp = &z->pcp[cpu];
 
-        pthread_spin_lock(&pcp->lock);
+        mmsim_spin_lock(&pcp->lock);
         if (pcp->lists[order] == PFN_NONE) {
             int batch = pcp->batch;
 
@@ -644,34 +654,34 @@ static bool rmqueue(struct mmsim_zone *z, int cpu, unsigned order, uint32_t tag,
             rmqueue_bulk(z, pcp, order, batch);
         }
         if (pcp->lists[order] == PFN_NONE) {
-            pthread_spin_unlock(&pcp->lock);
+            mmsim_spin_unlock(&pcp->lock);
             return false;
         }
         *pfn = pcp->lists[order];
-        list_del(z->m, &pcp->lists[order], *pfn);
+        pcp_del(z->m, pcp, order, *pfn);
         pcp->count -= 1 << order;
         pcp->alloc_delta += 1 << order;
         mark_allocated(z, *pfn, order, tag);
         zone_statistics(pcp->ev, z->nid, pref->nid, local_nid);
         pcp->ev[ZEV_PGALLOC] += UINT64_C(1) << order;
-        pthread_spin_unlock(&pcp->lock);
+        mmsim_spin_unlock(&pcp->lock);
     } else {
-        pthread_spin_lock(&z->lock);
+        mmsim_spin_lock(&z->lock);
         if (!rmqueue_smallest_locked(z, order, pfn)) {
-            pthread_spin_unlock(&z->lock);
+            mmsim_spin_unlock(&z->lock);
             return false;
         }
         z->alloc_pages += 1 << order;
         mark_allocated(z, *pfn, order, tag);
         zone_statistics(z->ev, z->nid, pref->nid, local_nid);
         z->ev[ZEV_PGALLOC] += UINT64_C(1) << order;
-        pthread_spin_unlock(&z->lock);
+        mmsim_spin_unlock(&z->lock);
     }
     if (z->nid != pref->nid) {
         /* numa_foreign: the preferred zone's, under its own lock. */
-        pthread_spin_lock(&pref->lock);
+        mmsim_spin_lock(&pref->lock);
         pref->ev[ZEV_NUMA_FOREIGN]++;
-        pthread_spin_unlock(&pref->lock);
+        mmsim_spin_unlock(&pref->lock);
     }
     return true;
 }
@@ -685,9 +695,9 @@ struct alloc_ctx {
     uint32_t tag;
 };
 
-/* get_page_from_freelist() */
-static bool get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
-                                   uint64_t *pfn)
+/* get_page_from_freelist(); inlined into the fast path only. */
+static inline __attribute__((always_inline)) bool
+gpff_inline(struct alloc_ctx *ac, unsigned alloc_flags, uint64_t *pfn)
 {
     struct mmsim_zone *pref = NULL;
 
@@ -707,10 +717,10 @@ static bool get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
 
                 if (atomic_load_explicit(&z->has_deferred,
                                          memory_order_relaxed)) {
-                    pthread_spin_lock(&z->lock);
+                    mmsim_spin_lock(&z->lock);
                     grew =
                         mmsim_grow_deferred_locked(z, UINT64_C(1) << ac->order);
-                    pthread_spin_unlock(&z->lock);
+                    mmsim_spin_unlock(&z->lock);
                 }
                 if (!grew)
                     continue;
@@ -721,6 +731,13 @@ static bool get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
             return true;
     }
     return false;
+}
+
+static __attribute__((noinline)) bool
+get_page_from_freelist(struct alloc_ctx *ac, unsigned alloc_flags,
+                       uint64_t *pfn)
+{
+    return gpff_inline(ac, alloc_flags, pfn);
 }
 
 static const char *gfp_names(mmsim_gfp_t gfp, char *buf, size_t len)
@@ -757,12 +774,56 @@ static const char *gfp_names(mmsim_gfp_t gfp, char *buf, size_t len)
     return buf;
 }
 
+/*
+ * __alloc_pages_slowpath(), minus reclaim (which arrives with kswapd).
+ * Out of line and cold, so the fast path stays small.
+ */
+static __attribute__((noinline, cold)) int
+alloc_slowpath(struct mmsim_machine *m, struct alloc_ctx *acp, mmsim_gfp_t gfp,
+               int nid, uint64_t *pfn)
+{
+    struct alloc_ctx ac = *acp;
+    unsigned order = ac.order;
+    int cpu = ac.cpu;
+    unsigned alloc_flags;
+
+    /* gfp_to_alloc_flags() */
+    alloc_flags = ALLOC_WMARK_MIN;
+    if (gfp & MMSIM_GFP_HIGH)
+        alloc_flags |= ALLOC_MIN_RESERVE;
+    if (!(gfp & MMSIM_GFP_DIRECT_RECLAIM) && !(gfp & MMSIM_GFP_NOMEMALLOC))
+        alloc_flags |= ALLOC_NON_BLOCK;
+    if (get_page_from_freelist(&ac, alloc_flags, pfn))
+        return 0;
+
+    if (gfp & MMSIM_GFP_NOFAIL) {
+        if (order > 1)
+            mmsim_log(m, -4, "WARNING: __GFP_NOFAIL with order %u > 1", order);
+        /* __alloc_pages_cpuset_fallback(ALLOC_MIN_RESERVE), then no
+         * watermarks: everything short of looping forever. */
+        if (get_page_from_freelist(&ac, ALLOC_WMARK_MIN | ALLOC_MIN_RESERVE,
+                                   pfn) ||
+            get_page_from_freelist(&ac, ALLOC_NO_WATERMARKS, pfn))
+            return 0;
+    }
+
+    atomic_fetch_add_explicit(&m->ev_alloc_fail, 1, memory_order_relaxed);
+    if (!(gfp & MMSIM_GFP_NOWARN)) {
+        char names[256];
+
+        mmsim_log(m, -4,
+                  "mmsim: page allocation failure: order:%u, mode:%#x(%s), "
+                  "nodemask=(null),cpus=%d,node=%d",
+                  order, gfp, gfp_names(gfp, names, sizeof(names)), cpu, nid);
+    }
+    return MMSIM_ENOMEM;
+}
+
 static int alloc_pages_common(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
                               unsigned order, int nid, uint32_t tag,
                               uint64_t *pfn)
 {
     struct alloc_ctx ac;
-    unsigned alloc_flags;
 
     if (atomic_load_explicit(&m->phase, memory_order_acquire) !=
         MMSIM_PHASE_RUNNING)
@@ -795,39 +856,10 @@ static int alloc_pages_common(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
     ac.tag = tag;
 
     /* Fast path: the low watermark. */
-    if (get_page_from_freelist(&ac, ALLOC_WMARK_LOW, pfn))
+    if (gpff_inline(&ac, ALLOC_WMARK_LOW, pfn))
         return 0;
 
-    /* Slow path: gfp_to_alloc_flags(). (kswapd arrives with reclaim.) */
-    alloc_flags = ALLOC_WMARK_MIN;
-    if (gfp & MMSIM_GFP_HIGH)
-        alloc_flags |= ALLOC_MIN_RESERVE;
-    if (!(gfp & MMSIM_GFP_DIRECT_RECLAIM) && !(gfp & MMSIM_GFP_NOMEMALLOC))
-        alloc_flags |= ALLOC_NON_BLOCK;
-    if (get_page_from_freelist(&ac, alloc_flags, pfn))
-        return 0;
-
-    if (gfp & MMSIM_GFP_NOFAIL) {
-        if (order > 1)
-            mmsim_log(m, -4, "WARNING: __GFP_NOFAIL with order %u > 1", order);
-        /* __alloc_pages_cpuset_fallback(ALLOC_MIN_RESERVE), then no
-         * watermarks: everything short of looping forever. */
-        if (get_page_from_freelist(&ac, ALLOC_WMARK_MIN | ALLOC_MIN_RESERVE,
-                                   pfn) ||
-            get_page_from_freelist(&ac, ALLOC_NO_WATERMARKS, pfn))
-            return 0;
-    }
-
-    atomic_fetch_add_explicit(&m->ev_alloc_fail, 1, memory_order_relaxed);
-    if (!(gfp & MMSIM_GFP_NOWARN)) {
-        char names[256];
-
-        mmsim_log(m, -4,
-                  "mmsim: page allocation failure: order:%u, mode:%#x(%s), "
-                  "nodemask=(null),cpus=%d,node=%d",
-                  order, gfp, gfp_names(gfp, names, sizeof(names)), cpu, nid);
-    }
-    return MMSIM_ENOMEM;
+    return alloc_slowpath(m, &ac, gfp, nid, pfn);
 }
 
 int mmsim_alloc_pages(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
@@ -880,11 +912,27 @@ static int classify_locked(struct mmsim_machine *m, struct mmsim_zone *z,
  * the plain reads of order and zid are safe once the claim succeeds.
  * On failure say why, from the enclosing block, changing nothing.
  */
-static int claim_block(struct mmsim_machine *m, uint64_t pfn, unsigned order,
-                       struct mmsim_zone **zp)
+/* Why the block at @pfn could not be claimed; 0: it can be now. */
+static __attribute__((noinline, cold)) int
+claim_failed(struct mmsim_machine *m, uint64_t pfn, unsigned order)
+{
+    struct mmsim_zone *z = mmsim_pfn_to_zone(m, pfn);
+    int rc;
+
+    if (!z || mmsim_mem_range_of(m, pfn) < 0)
+        return MMSIM_EFAULT;
+    mmsim_lock_zone_all(z);
+    rc = classify_locked(m, z, pfn, order);
+    mmsim_unlock_zone_all(z);
+    if (rc == 0 && (pfn & ((UINT64_C(1) << order) - 1)))
+        rc = MMSIM_ENOTHEAD;
+    return rc;
+}
+
+static inline int claim_block(struct mmsim_machine *m, uint64_t pfn,
+                              unsigned order, struct mmsim_zone **zp)
 {
     struct mmsim_page *p;
-    struct mmsim_zone *z;
     int rc;
 
     if (atomic_load_explicit(&m->phase, memory_order_acquire) !=
@@ -892,7 +940,9 @@ static int claim_block(struct mmsim_machine *m, uint64_t pfn, unsigned order,
         return MMSIM_EPERM;
     if (order > m->max_order)
         return MMSIM_ERANGE;
-    if (pfn >= m->max_pfn || mmsim_mem_range_of(m, pfn) < 0)
+    /* Only pages of memory ever become block heads, so the bounds check
+     * is all the fast path needs; holes are told apart in claim_failed(). */
+    if (pfn >= m->max_pfn)
         return MMSIM_EFAULT;
     p = pfn_to_page(m, pfn);
     for (;;) {
@@ -905,14 +955,7 @@ static int claim_block(struct mmsim_machine *m, uint64_t pfn, unsigned order,
             *zp = m->zones_by_zid[p->zid];
             return 0;
         }
-        z = mmsim_pfn_to_zone(m, pfn);
-        if (!z)
-            return MMSIM_EFAULT;
-        mmsim_lock_zone_all(z);
-        rc = classify_locked(m, z, pfn, order);
-        mmsim_unlock_zone_all(z);
-        if (rc == 0 && (pfn & ((UINT64_C(1) << order) - 1)))
-            rc = MMSIM_ENOTHEAD;
+        rc = claim_failed(m, pfn, order);
         if (rc)
             return rc;
         /* It became claimable meanwhile (the owner's own race): retry. */
@@ -925,7 +968,7 @@ static void free_pcppages_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
 {
     unsigned o = 0;
 
-    pthread_spin_lock(&z->lock);
+    mmsim_spin_lock(&z->lock);
     while (count > 0 && pcp->count > 0) {
         uint32_t pfn;
 
@@ -935,10 +978,10 @@ static void free_pcppages_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
                 break;
             o = (o + 1) % NR_PCP_ORDERS;
         }
-        pfn = list_tail(z->m, pcp->lists[o]);
+        pfn = pcp->tails[o];
         if (pfn == PFN_NONE)
             break;
-        list_del(z->m, &pcp->lists[o], pfn);
+        pcp_del(z->m, pcp, o, pfn);
         page_set_flags(pfn_to_page(z->m, pfn), 0);
         pcp->count -= 1 << o;
         count -= 1 << o;
@@ -946,7 +989,7 @@ static void free_pcppages_bulk(struct mmsim_zone *z, struct mmsim_pcp *pcp,
         free_add_locked(z, (int64_t)(UINT64_C(1) << o));
         o = (o + 1) % NR_PCP_ORDERS;
     }
-    pthread_spin_unlock(&z->lock);
+    mmsim_spin_unlock(&z->lock);
 }
 
 int mmsim_free_pages(struct mmsim_machine *m, int cpu, uint64_t pfn,
@@ -962,28 +1005,27 @@ int mmsim_free_pages(struct mmsim_machine *m, int cpu, uint64_t pfn,
     if (rc)
         return rc;
     p = pfn_to_page(m, pfn);
-    p->tag = 0;
 
     if (cpu >= 0 && order < NR_PCP_ORDERS) {
         struct mmsim_pcp *pcp = &z->pcp[cpu];
 
-        pthread_spin_lock(&pcp->lock);
+        mmsim_spin_lock(&pcp->lock);
         page_set_flags(p, PG_PCP);
-        list_push(m, &pcp->lists[order], pfn);
+        pcp_push(m, pcp, order, pfn);
         pcp->count += 1 << order;
         pcp->alloc_delta -= 1 << order;
         pcp->ev[ZEV_PGFREE] += UINT64_C(1) << order;
         if (pcp->count >= pcp->high)
             free_pcppages_bulk(z, pcp, pcp->count - (pcp->high - pcp->batch));
-        pthread_spin_unlock(&pcp->lock);
+        mmsim_spin_unlock(&pcp->lock);
         return 0;
     }
-    pthread_spin_lock(&z->lock);
+    mmsim_spin_lock(&z->lock);
     z->alloc_pages -= 1 << order;
     z->ev[ZEV_PGFREE] += UINT64_C(1) << order;
     free_one_page_locked(z, pfn, order);
     free_add_locked(z, (int64_t)(UINT64_C(1) << order));
-    pthread_spin_unlock(&z->lock);
+    mmsim_spin_unlock(&z->lock);
     return 0;
 }
 
@@ -1020,10 +1062,10 @@ int mmsim_page_owner(struct mmsim_machine *m, uint64_t pfn, uint32_t *tag,
 
 static void drain_pcp(struct mmsim_zone *z, struct mmsim_pcp *pcp)
 {
-    pthread_spin_lock(&pcp->lock);
+    mmsim_spin_lock(&pcp->lock);
     if (pcp->count)
         free_pcppages_bulk(z, pcp, pcp->count);
-    pthread_spin_unlock(&pcp->lock);
+    mmsim_spin_unlock(&pcp->lock);
 }
 
 int mmsim_drain_cpu(struct mmsim_machine *m, int cpu)
@@ -1052,15 +1094,15 @@ void mmsim_drain_all(struct mmsim_machine *m)
 void mmsim_lock_zone_all(struct mmsim_zone *z)
 {
     for (unsigned c = 0; c < z->m->nr_cpus; c++)
-        pthread_spin_lock(&z->pcp[c].lock);
-    pthread_spin_lock(&z->lock);
+        mmsim_spin_lock(&z->pcp[c].lock);
+    mmsim_spin_lock(&z->lock);
 }
 
 void mmsim_unlock_zone_all(struct mmsim_zone *z)
 {
-    pthread_spin_unlock(&z->lock);
+    mmsim_spin_unlock(&z->lock);
     for (unsigned c = z->m->nr_cpus; c-- > 0;)
-        pthread_spin_unlock(&z->pcp[c].lock);
+        mmsim_spin_unlock(&z->pcp[c].lock);
 }
 
 uint64_t mmsim_zone_pcp_pages(const struct mmsim_zone *z)
@@ -1120,10 +1162,10 @@ int mmsim_free_bootmem_late(struct mmsim_machine *m, uint64_t addr,
         struct mmsim_zone *z = mmsim_pfn_to_zone(m, pfn);
         uint64_t end = min_u64(e, z->end_pfn);
 
-        pthread_spin_lock(&z->lock);
+        mmsim_spin_lock(&z->lock);
         z->managed += end - pfn;
         mmsim_release_range_locked(z, pfn, end);
-        pthread_spin_unlock(&z->lock);
+        mmsim_spin_unlock(&z->lock);
         pfn = end;
     }
 out:

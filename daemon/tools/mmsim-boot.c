@@ -214,11 +214,12 @@ int main(int argc, char **argv)
     bool late_init = true;
     struct mmsim_machine *m;
     char err[1024];
-    int opt, rc, status;
+    int opt, rc, status = 2;
 
     if (!b || !d) {
         fprintf(stderr, PROG ": out of memory\n");
-        return 1;
+        status = 1;
+        goto out;
     }
     mmsim_config_builder_init(b);
     while ((opt = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
         if (name) {
             if (mmsim_config_option(b, name, optarg, err, sizeof(err))) {
                 fprintf(stderr, PROG ": %s\n", err);
-                return 2;
+                goto out;
             }
             continue;
         }
@@ -240,31 +241,34 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            status = 0;
+            goto out;
         default:
             fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
+            goto out;
         }
     }
     if (optind < argc) {
         fprintf(stderr,
                 PROG ": unexpected argument '%s'\nTry '" PROG " --help'.\n",
                 argv[optind]);
-        return 2;
+        goto out;
     }
     if (mmsim_config_finish(b, d, err, sizeof(err))) {
         fprintf(stderr, PROG ": %s\n", err);
-        return 2;
+        goto out;
     }
     rc = mmsim_machine_create(d, NULL, &m, err, sizeof(err));
     if (rc) {
         fprintf(stderr, PROG ": %s\n", err);
-        return rc == MMSIM_ECONFIG ? 2 : 1;
+        status = rc == MMSIM_ECONFIG ? 2 : 1;
+        goto out;
     }
     if (late_init)
         mmsim_machine_late_init(m);
     status = show(m, views);
     mmsim_machine_destroy(m);
+out:
     free(b);
     free(d);
     return status;
