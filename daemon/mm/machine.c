@@ -21,26 +21,12 @@
 
 #include "hostmem.h"
 #include "internal.h"
+#include "minmax.h"
 
 /* Sections of SPARSEMEM on x86-64 (SECTION_SIZE_BITS 27): 128 MiB. */
 #define PAGES_PER_SECTION (UINT64_C(1) << (27 - MMSIM_PAGE_SHIFT))
 /* Beyond this, the kernel log keeps no more lines (dmesg's ring). */
 #define BOOTLOG_MAX (UINT64_C(1) << 20)
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
-static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
 
 /* ---- the kernel log ---------------------------------------------------- */
 

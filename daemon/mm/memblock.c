@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "hostmem.h"
+#include "minmax.h"
 
 /*
  * Invariant checks that no caller input can trip: only a bug in this file
@@ -108,21 +109,6 @@ static int remove_range(struct mmsim_memblock *mb, struct mb_type *t,
                         uint64_t base, uint64_t size);
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
-}
-
-static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
-}
 
 static uint64_t page_align(uint64_t x)
 {

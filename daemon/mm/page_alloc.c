@@ -14,6 +14,7 @@
 
 #include "hostmem.h"
 #include "internal.h"
+#include "minmax.h"
 
 #define PAGES_PER_SECTION (UINT64_C(1) << (27 - MMSIM_PAGE_SHIFT))
 #define SWAP_CLUSTER_MAX  32
@@ -25,11 +26,6 @@
 #define ALLOC_NO_WATERMARKS 0x08u
 #define ALLOC_MIN_RESERVE   0x10u /* __GFP_HIGH: half of min */
 #define ALLOC_NON_BLOCK     0x20u /* !__GFP_DIRECT_RECLAIM: a quarter more */
-
-static inline uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
 
 /* Relaxed load/store of a counter only ever written under one lock. */
 static inline int64_t free_read(const struct mmsim_zone *z)
