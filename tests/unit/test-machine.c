@@ -419,8 +419,9 @@ static void test_watermark_reserves(void **state)
 
 static void four_node_desc(struct mmsim_desc *d)
 {
+    /* Asymmetric: d[a][b] != d[b][a] for most pairs. */
     static const unsigned dist[4][4] = {
-        {10, 30, 15, 20}, {30, 10, 25, 15}, {15, 25, 10, 40}, {20, 15, 40, 10}};
+        {10, 30, 15, 20}, {25, 10, 25, 15}, {15, 35, 10, 40}, {35, 15, 20, 10}};
 
     mmsim_desc_init(d);
     for (int n = 0; n < 4; n++)
@@ -438,8 +439,10 @@ static void test_zonelist_by_distance(void **state)
     struct mmsim_desc d;
     struct mmsim_machine *m;
     struct mmsim_zoneref refs[32];
+    /* Node 1 sees 0 and 2 at 25: the next node up (2) wins the tie, as
+     * find_next_best_node() penalises nodes below the local one. */
     static const int expect[4][4] = {
-        {0, 2, 3, 1}, {1, 3, 2, 0}, {2, 0, 1, 3}, {3, 1, 0, 2}};
+        {0, 2, 3, 1}, {1, 3, 2, 0}, {2, 0, 1, 3}, {3, 1, 2, 0}};
 
     (void)state;
     four_node_desc(&d);

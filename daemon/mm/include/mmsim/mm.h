@@ -168,8 +168,10 @@ enum mmsim_phase mmsim_machine_phase(const struct mmsim_machine *m);
  * zones, watermarks, zonelists, hand-off.
  *
  * Return: 0; MMSIM_EPERM when already running; MMSIM_EPANIC or
- * MMSIM_EHOSTMEM (the machine then stays in the early phase, unchanged
- * apart from what the early allocator handed out).
+ * MMSIM_EHOSTMEM. On failure the machine stays in the early phase with
+ * its node data discarded; early allocations made for it stay reserved,
+ * and after a failure in the bootmem hand-off (host memory only) the
+ * retired bootmem nodes refuse further allocations: destroy the machine.
  */
 int mmsim_machine_finish_boot(struct mmsim_machine *m);
 
