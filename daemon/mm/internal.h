@@ -258,6 +258,14 @@ struct mmsim_machine {
     struct mmsim_page *mem_map;
     size_t mem_map_bytes;
 
+    /* Page contents (desc.contents): max_pfn pages of anonymous memory,
+     * and one "written since allocated" bit per page, so frees zero only
+     * what was written. */
+    uint8_t *contents;
+    size_t contents_bytes;
+    _Atomic uint64_t *dirty;
+    size_t dirty_bytes;
+
     struct mmsim_pgdat *pgdat[MMSIM_MAX_NODES];
     struct mmsim_zone *zones_by_zid[MMSIM_MAX_NODES * MMSIM_NR_ZONE_TYPES];
 
@@ -307,6 +315,15 @@ int mmsim_mem_range_of(const struct mmsim_machine *m, uint64_t pfn);
 int mmsim_pfn_to_nid(const struct mmsim_machine *m, uint64_t pfn);
 struct mmsim_zone *mmsim_pfn_to_zone(const struct mmsim_machine *m,
                                      uint64_t pfn);
+
+/* contents.c */
+int mmsim_contents_init(struct mmsim_machine *m);
+void mmsim_contents_fini(struct mmsim_machine *m);
+/* Zero what was written in a block being freed (its owner's claim held). */
+void mmsim_contents_clear(struct mmsim_machine *m, uint64_t pfn,
+                          unsigned order);
+/* The error classify_locked() gives for @pfn (page_alloc.c). */
+int mmsim_classify_pfn(struct mmsim_machine *m, uint64_t pfn);
 
 /* page_alloc.c */
 void mmsim_release_range_locked(struct mmsim_zone *z, uint64_t start,

@@ -505,7 +505,9 @@ static int setup_mem_map(struct mmsim_machine *m)
     }
     m->mem_map_bytes = m->max_pfn * sizeof(struct mmsim_page);
     m->mem_map = host_map_zeroed(m->alloc, m->mem_map_bytes);
-    return m->mem_map ? 0 : MMSIM_EHOSTMEM;
+    if (!m->mem_map)
+        return MMSIM_EHOSTMEM;
+    return mmsim_contents_init(m);
 }
 
 /* ---- boot: zones --------------------------------------------------------- */
@@ -922,6 +924,7 @@ void mmsim_machine_destroy(struct mmsim_machine *m)
     mmsim_memblock_destroy(m->mb);
     mmsim_bootmem_destroy(m->bm);
     host_unmap(m->alloc, m->mem_map, m->mem_map_bytes);
+    mmsim_contents_fini(m);
     host_free(m->alloc, m->mem);
     host_free(m->alloc, m->mem_nid);
     host_free(m->alloc, m->bootlog);
@@ -1024,6 +1027,7 @@ int mmsim_machine_finish_boot(struct mmsim_machine *m)
         destroy_nodes(m);
         host_unmap(m->alloc, m->mem_map, m->mem_map_bytes);
         m->mem_map = NULL;
+        mmsim_contents_fini(m);
         memset(m->zones_by_zid, 0, sizeof(m->zones_by_zid));
         memset(m->zone_movable_pfn, 0, sizeof(m->zone_movable_pfn));
     }

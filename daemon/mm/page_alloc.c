@@ -925,6 +925,19 @@ claim_failed(struct mmsim_machine *m, uint64_t pfn, unsigned order)
     return rc;
 }
 
+int mmsim_classify_pfn(struct mmsim_machine *m, uint64_t pfn)
+{
+    struct mmsim_zone *z = mmsim_pfn_to_zone(m, pfn);
+    int rc;
+
+    if (!z || mmsim_mem_range_of(m, pfn) < 0)
+        return MMSIM_EFAULT;
+    mmsim_lock_zone_all(z);
+    rc = classify_locked(m, z, pfn, 0);
+    mmsim_unlock_zone_all(z);
+    return rc;
+}
+
 static inline int claim_block(struct mmsim_machine *m, uint64_t pfn,
                               unsigned order, struct mmsim_zone **zp)
 {
@@ -1001,6 +1014,8 @@ int mmsim_free_pages(struct mmsim_machine *m, int cpu, uint64_t pfn,
     if (rc)
         return rc;
     p = pfn_to_page(m, pfn);
+    if (m->contents)
+        mmsim_contents_clear(m, pfn, order);
 
     if (cpu >= 0 && order < NR_PCP_ORDERS) {
         struct mmsim_pcp *pcp = &z->pcp[cpu];

@@ -1007,6 +1007,71 @@ static void test_fail_page_alloc(void **state)
     mmsim_machine_destroy(m);
 }
 
+/* Page contents: written bytes read back; freed pages come back zeroed;
+ * only allocated pages can be read or written. */
+static void test_page_contents(void **state)
+{
+    struct mmsim_desc d;
+    struct mmsim_machine *m;
+    uint8_t buf[4096], zero[4096] = {0};
+    uint64_t a, b, again;
+
+    (void)state;
+    small_desc(&d);
+    m = boot(&d);
+    assert_false(mmsim_machine_has_contents(m));
+    assert_int_equal(mmsim_alloc_pages(m, 0, 0, 0, 0, &a), 0);
+    assert_int_equal(mmsim_page_write(m, a, 0, "x", 1), MMSIM_ENOCONTENT);
+    mmsim_machine_destroy(m);
+
+    small_desc(&d);
+    d.contents = true;
+    m = boot(&d);
+    assert_true(mmsim_machine_has_contents(m));
+    /* Order 5 (madvise path) and order 0 (memset path). */
+    for (unsigned order = 0; order <= 5; order += 5) {
+        assert_int_equal(mmsim_alloc_pages(m, MMSIM_NO_CPU, 0, order, 1, &a),
+                         0);
+        for (uint64_t p = a; p < a + (UINT64_C(1) << order); p++) {
+            assert_int_equal(mmsim_page_read(m, p, 0, buf, 4096), 0);
+            assert_memory_equal(buf, zero, 4096);
+        }
+        b = a + (UINT64_C(1) << order) - 1; /* the block's last page */
+        memset(buf, 0x11, sizeof(buf));
+        assert_int_equal(mmsim_page_write(m, a, 0, buf, 4096), 0);
+        memset(buf, 0xa5, sizeof(buf));
+        assert_int_equal(mmsim_page_write(m, b, 100, buf, 200), 0);
+        memset(buf, 0, sizeof(buf));
+        assert_int_equal(mmsim_page_read(m, b, 90, buf, 220), 0);
+        for (int i = 0; i < 220; i++)
+            assert_int_equal(buf[i], i >= 10 && i < 210 ? 0xa5
+                                     : a == b           ? 0x11
+                                                        : 0);
+        assert_int_equal(mmsim_page_read(m, b, 4000, buf, 97), MMSIM_ERANGE);
+        assert_int_equal(mmsim_free_pages(m, MMSIM_NO_CPU, a, order), 0);
+        /* Freed: no more access; reallocated: zeroes again. */
+        assert_int_equal(mmsim_page_read(m, a, 0, buf, 1), MMSIM_EALREADY);
+        assert_int_equal(mmsim_page_write(m, b, 0, buf, 1), MMSIM_EALREADY);
+        assert_int_equal(
+            mmsim_alloc_pages(m, MMSIM_NO_CPU, 0, order, 1, &again), 0);
+        assert_int_equal(again, a);
+        for (uint64_t p = a; p < a + (UINT64_C(1) << order); p++) {
+            assert_int_equal(mmsim_page_read(m, p, 0, buf, 4096), 0);
+            assert_memory_equal(buf, zero, 4096);
+        }
+        assert_int_equal(mmsim_free_pages(m, MMSIM_NO_CPU, a, order), 0);
+    }
+    /* Reserved memory and holes are not readable. */
+    assert_int_equal(mmsim_page_read(m, MMSIM_PFN_DOWN(17 * MIB), 0, buf, 1),
+                     MMSIM_ERESERVED);
+    assert_int_equal(mmsim_page_read(m, MMSIM_PFN_DOWN(35 * MIB), 0, buf, 1),
+                     MMSIM_EFAULT);
+    assert_int_equal(mmsim_page_read(m, UINT64_C(1) << 40, 0, buf, 1),
+                     MMSIM_EFAULT);
+    assert_consistent(m);
+    mmsim_machine_destroy(m);
+}
+
 /* Many machines live side by side. */
 static void test_many_machines(void **state)
 {
@@ -1054,6 +1119,7 @@ int main(void)
         cmocka_unit_test(test_early_api_bootmem),
         cmocka_unit_test(test_host_failure_sweep),
         cmocka_unit_test(test_fail_page_alloc),
+        cmocka_unit_test(test_page_contents),
         cmocka_unit_test(test_many_machines),
     };
 

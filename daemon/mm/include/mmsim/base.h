@@ -37,7 +37,8 @@ extern "C" {
     XX(ECORRUPT, -4004, "invariant violated: machine state is corrupt")        \
     XX(EPANIC, -4005, "fatal boot error: the kernel would panic here")         \
     XX(ECONFIG, -4006, "bad machine description")                              \
-    XX(ECPU, -4007, "per-cpu context belongs to another machine")
+    XX(ECPU, -4007, "no such simulated cpu")                                   \
+    XX(ENOCONTENT, -4008, "this machine keeps no page contents (metadata only)")
 
 enum mmsim_errno {
 #define MMSIM_ERR_ENUM_(name, val, msg) MMSIM_##name = (val),

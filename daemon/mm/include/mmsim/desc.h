@@ -129,6 +129,14 @@ struct mmsim_desc {
      * mmsim_machine_finish_boot().
      */
     bool stop_before_handoff;
+    /*
+     * Back the simulated RAM with host memory so pages have contents
+     * (mmsim_page_read/mmsim_page_write). The backing is one anonymous
+     * mapping that costs nothing until written, so a 1 TiB machine starts
+     * on a small host; freed pages are zeroed (and large blocks given back
+     * to the host). Off: metadata only.
+     */
+    bool contents;
 };
 
 /* Zero everything and set the knobs to their defaults; no nodes. */

@@ -289,6 +289,24 @@ int mmsim_alloc_pages_tagged(struct mmsim_machine *m, int cpu, mmsim_gfp_t gfp,
 int mmsim_page_owner(struct mmsim_machine *m, uint64_t pfn, uint32_t *tag,
                      unsigned *order);
 
+/*
+ * Page contents (machines described with contents = true). @pfn may be any
+ * page of an allocated block; offset + len must not pass the page.
+ * Never-written pages read as zeros, and a freed page reads as zeros when
+ * it is allocated again: no byte passes from one owner to the next.
+ * The caller must not free a block while reading or writing it.
+ *
+ * Return: 0; MMSIM_ENOCONTENT (metadata-only machine); MMSIM_ERANGE (past
+ * the page); MMSIM_EFAULT, MMSIM_EALREADY, MMSIM_ERESERVED (the page is
+ * not allocated); MMSIM_EPERM before the hand-off.
+ */
+int mmsim_page_read(struct mmsim_machine *m, uint64_t pfn, uint32_t offset,
+                    void *buf, uint32_t len);
+int mmsim_page_write(struct mmsim_machine *m, uint64_t pfn, uint32_t offset,
+                     const void *buf, uint32_t len);
+/* Whether the machine keeps page contents. */
+bool mmsim_machine_has_contents(const struct mmsim_machine *m);
+
 /* drain_local_pages() / drain_all_pages(): per-cpu lists back to buddy. */
 int mmsim_drain_cpu(struct mmsim_machine *m, int cpu);
 void mmsim_drain_all(struct mmsim_machine *m);
