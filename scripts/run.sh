@@ -1,10 +1,21 @@
 #!/bin/sh
-# Build (release) and boot the built-in default machine, printing its
-# kernel log, /proc/buddyinfo and /proc/zoneinfo. Arguments go to
-# mmsim-boot (see build/release/daemon/tools/mmsim-boot --help).
+# Build (release) and run mmsimd in the foreground on the built-in default
+# machine: TCP 127.0.0.1:7411 and the Unix socket
+# $XDG_RUNTIME_DIR/mmsimd.sock (else /tmp/mmsimd-UID.sock). Arguments go
+# to mmsimd (./scripts/run.sh --help lists them; docs/mmsimd.md explains
+# them). Ctrl-C (SIGINT) drains the connections and exits 0.
+# mmsim-boot is built alongside, in build/release/daemon/tools/.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-cmake -S "$root" -B "$root/build/release" -G Ninja \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C "$root/build/release" mmsim-boot >/dev/null
-exec "$root/build/release/daemon/tools/mmsim-boot" "$@"
+build="$root/build/release"
+log="$build/run-build.log"
+mkdir -p "$build"
+# Quiet while it works; the whole output when it does not.
+if ! { cmake -S "$root" -B "$build" -G Ninja \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+       ninja -C "$build" mmsimd mmsim-boot; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "run.sh: the build failed (log: $log)" >&2
+    exit 1
+fi
+exec "$build/daemon/mmsimd" "$@"

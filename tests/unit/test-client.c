@@ -1,0 +1,846 @@
+/*
+ * test-client.c - libmmsim against the real protocol engine, in process.
+ *
+ * A small machine and an mmsim_rpc engine run here; "server" threads read
+ * a socket (one end of a socketpair, or a connection accepted on a Unix or
+ * TCP listener), feed the bytes to an mmsim_session and write back what
+ * it appends, as daemon/net does. The client under test talks to that
+ * over a real socket, so framing, ordering, limits, errors and reconnects
+ * are all exercised end to end without the daemon.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mmsim/client.h"
+#include "mmsim/mm.h"
+#include "mmsim/rpc.h"
+
+#define MAX_CONNS 32
+
+struct server {
+    struct mmsim_machine *m;
+    struct mmsim_rpc *rpc;
+    int lfd; /* listener, or -1 */
+    char addr[128];
+    char dir[64];
+    pthread_t acceptor;
+    atomic_bool stop;
+    pthread_mutex_t lock; /* protects the two fields below */
+    pthread_t conns[MAX_CONNS];
+    int nconns;
+};
+
+struct conn {
+    struct mmsim_rpc *rpc;
+    int fd;
+};
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* One connection: what daemon/net does, minus libuv. */
+static void *serve_conn(void *arg)
+{
+    struct conn *cn = arg;
+    struct mmsim_session *s;
+    struct mmsim_buf out;
+    uint8_t buf[4096];
+
+    mmsim_buf_init(&out);
+    if (mmsim_session_create(cn->rpc, 0, "test", &s) == 0) {
+        for (;;) {
+            ssize_t n = recv(cn->fd, buf, sizeof(buf), 0);
+            int rc;
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            rc = mmsim_session_feed(s, buf, (size_t)n, &out);
+            if (write_all(cn->fd, out.data, out.len))
+                break;
+            out.len = 0;
+            if (rc == MMSIM_FEED_CLOSE)
+                break;
+        }
+        mmsim_session_destroy(s);
+    }
+    mmsim_buf_free(&out);
+    close(cn->fd);
+    free(cn);
+    return NULL;
+}
+
+static void spawn_conn(struct server *sv, int fd)
+{
+    struct conn *cn = malloc(sizeof(*cn));
+
+    assert_non_null(cn);
+    cn->rpc = sv->rpc;
+    cn->fd = fd;
+    pthread_mutex_lock(&sv->lock);
+    assert_true(sv->nconns < MAX_CONNS);
+    assert_int_equal(
+        pthread_create(&sv->conns[sv->nconns], NULL, serve_conn, cn), 0);
+    sv->nconns++;
+    pthread_mutex_unlock(&sv->lock);
+}
+
+static void *accept_loop(void *arg)
+{
+    struct server *sv = arg;
+
+    while (!atomic_load(&sv->stop)) {
+        struct pollfd p = {.fd = sv->lfd, .events = POLLIN};
+        int fd;
+
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        fd = accept(sv->lfd, NULL, NULL);
+        if (fd >= 0)
+            spawn_conn(sv, fd);
+    }
+    return NULL;
+}
+
+struct server_opts {
+    uint32_t max_inflight;
+    uint32_t max_frame_bytes;
+    uint32_t max_batch;
+    const char *token;
+    int listen; /* 0 none, 1 unix, 2 tcp */
+};
+
+/* 2 nodes of 64 MiB with page contents, 2 CPUs. */
+static struct server *server_start(const struct server_opts *o)
+{
+    struct server *sv = calloc(1, sizeof(*sv));
+    struct mmsim_rpc_config cfg;
+    struct mmsim_desc *d = malloc(sizeof(*d));
+    char err[256];
+
+    assert_non_null(sv);
+    assert_non_null(d);
+    mmsim_desc_init(d);
+    assert_int_equal(mmsim_desc_add_range(d, 0, 1u << 20, 63u << 20), 0);
+    assert_int_equal(mmsim_desc_add_range(d, 1, 64u << 20, 64u << 20), 0);
+    d->nr_cpus = 2;
+    d->contents = true;
+    assert_int_equal(mmsim_machine_create(d, NULL, &sv->m, err, sizeof(err)),
+                     0);
+    free(d);
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.machine = sv->m;
+    mmsim_rpc_limits_default(&cfg.limits);
+    if (o && o->max_inflight)
+        cfg.limits.max_inflight = o->max_inflight;
+    if (o && o->max_frame_bytes)
+        cfg.limits.max_frame_bytes = o->max_frame_bytes;
+    if (o && o->max_batch)
+        cfg.limits.max_batch = o->max_batch;
+    if (o && o->token) {
+        cfg.token = (const uint8_t *)o->token;
+        cfg.token_len = strlen(o->token);
+    }
+    assert_int_equal(mmsim_rpc_create(&cfg, &sv->rpc), 0);
+    pthread_mutex_init(&sv->lock, NULL);
+    atomic_init(&sv->stop, false);
+    sv->lfd = -1;
+
+    if (o && o->listen == 1) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+        snprintf(sv->dir, sizeof(sv->dir), "/tmp/test-client-XXXXXX");
+        assert_non_null(mkdtemp(sv->dir));
+        snprintf(sv->addr, sizeof(sv->addr), "%s/mmsimd.sock", sv->dir);
+        assert_true(strlen(sv->addr) < sizeof(sun.sun_path));
+        memcpy(sun.sun_path, sv->addr, strlen(sv->addr) + 1);
+        sv->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_true(sv->lfd >= 0);
+        assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sun, sizeof(sun)),
+                         0);
+    } else if (o && o->listen == 2) {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+        socklen_t len = sizeof(sin);
+
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(sv->lfd >= 0);
+        assert_int_equal(bind(sv->lfd, (struct sockaddr *)&sin, sizeof(sin)),
+                         0);
+        assert_int_equal(getsockname(sv->lfd, (struct sockaddr *)&sin, &len),
+                         0);
+        snprintf(sv->addr, sizeof(sv->addr), "127.0.0.1:%u",
+                 (unsigned)ntohs(sin.sin_port));
+    }
+    if (sv->lfd >= 0) {
+        assert_int_equal(listen(sv->lfd, 16), 0);
+        assert_int_equal(pthread_create(&sv->acceptor, NULL, accept_loop, sv),
+                         0);
+    }
+    return sv;
+}
+
+/* Every client must be closed: connection threads end on EOF. */
+static void server_stop(struct server *sv)
+{
+    char problem[256];
+
+    if (sv->lfd >= 0) {
+        atomic_store(&sv->stop, true);
+        pthread_join(sv->acceptor, NULL);
+        close(sv->lfd);
+        if (sv->dir[0]) {
+            unlink(sv->addr);
+            rmdir(sv->dir);
+        }
+    }
+    for (int i = 0; i < sv->nconns; i++)
+        pthread_join(sv->conns[i], NULL);
+    /* Every session freed its pages: the machine is whole again. */
+    assert_int_equal(mmsim_check(sv->m, true, problem, sizeof(problem)), 0);
+    mmsim_rpc_destroy(sv->rpc);
+    mmsim_machine_destroy(sv->m);
+    pthread_mutex_destroy(&sv->lock);
+    free(sv);
+}
+
+/* A client on one end of a socketpair, the server thread on the other. */
+static struct mmsim_client *pair_client(struct server *sv,
+                                        const struct mmsim_client_opts *o)
+{
+    struct mmsim_client *c = NULL;
+    char err[256];
+    int sp[2];
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    spawn_conn(sv, sp[1]);
+    assert_int_equal(mmsim_client_connect_fd(sp[0], o, &c, err, sizeof(err)),
+                     0);
+    assert_non_null(c);
+    return c;
+}
+
+static void assert_refused(struct mmsim_client *c, int rc,
+                           Mmsim__V1__Status want)
+{
+    assert_int_equal(rc, MMSIM_CLIENT_ESTATUS);
+    assert_int_equal(mmsim_client_status(c), want);
+    assert_true(strlen(mmsim_client_message(c)) > 0);
+}
+
+static void test_hello_ping(void **state)
+{
+    struct server_opts so = {.max_inflight = 16, .max_batch = 32};
+    struct server *sv = server_start(&so);
+    struct mmsim_client *c = pair_client(sv, NULL);
+    const Mmsim__V1__HelloReply *h = mmsim_client_hello_reply(c);
+
+    (void)state;
+    assert_non_null(h);
+    assert_true(mmsim_client_session_id(c) > 0);
+    assert_int_equal(mmsim_client_max_inflight(c), 16);
+    assert_int_equal(mmsim_client_max_frame_bytes(c), MMSIM_FRAME_MAX_DEFAULT);
+    assert_non_null(h->machine);
+    assert_int_equal(h->machine->nodes, 2);
+    assert_true(h->machine->contents);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    assert_int_equal(mmsim_client_ping(c, "payload", 7), 0);
+    assert_true(mmsim_client_connected(c));
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_blocking_calls(void **state)
+{
+    struct server *sv = server_start(NULL);
+    struct mmsim_client *c = pair_client(sv, NULL);
+    struct mmsim_client_page p, p2;
+    Mmsim__V1__ViewReply *v = NULL;
+    Mmsim__V1__MachineReply *m = NULL;
+    char *text = NULL, problem[256];
+    uint8_t buf[4096];
+    size_t got;
+    bool ok;
+
+    (void)state;
+    assert_int_equal(mmsim_client_alloc(c, 0, MMSIM_GFP_KERNEL, 1, &p), 0);
+    assert_int_equal(p.node, 1);
+    assert_int_equal(p.order, 0);
+    assert_string_equal(p.zone, "DMA32");
+    assert_int_equal(mmsim_client_alloc(c, 3, MMSIM_GFP_KERNEL | MMSIM_GFP_ZERO,
+                                        MMSIM_CLIENT_ANY_NODE, &p2),
+                     0);
+    assert_int_equal(p2.order, 3);
+    assert_int_equal(p2.pfn % 8, 0);
+
+    /* Contents: write, read back, zeros around, any page of the block. */
+    assert_int_equal(mmsim_client_write(c, p.pfn, 100, "hello", 5), 0);
+    assert_int_equal(mmsim_client_read(c, p.pfn, 98, 9, buf, &got), 0);
+    assert_int_equal(got, 9);
+    assert_memory_equal(buf, "\0\0hello\0\0", 9);
+    assert_int_equal(mmsim_client_write(c, p2.pfn + 7, 4090, "tail!!", 6), 0);
+    assert_int_equal(mmsim_client_read(c, p2.pfn + 7, 0, 4096, buf, &got), 0);
+    assert_int_equal(got, 4096);
+    assert_memory_equal(buf + 4090, "tail!!", 6);
+    assert_int_equal(buf[0], 0);
+
+    /* Views: the kernel's text and the structured form. */
+    assert_int_equal(
+        mmsim_client_view(c, MMSIM__V1__VIEW_KIND__BUDDYINFO, &text, &v), 0);
+    assert_non_null(strstr(text, "Node 0, zone"));
+    assert_non_null(strstr(text, "Node 1, zone"));
+    assert_true(v->n_zones >= 2);
+    assert_string_equal(v->text, text);
+    free(text);
+    mmsim_client_pb_free(v);
+    assert_int_equal(
+        mmsim_client_view(c, MMSIM__V1__VIEW_KIND__VMSTAT, NULL, &v), 0);
+    assert_true(v->n_counters > 0);
+    mmsim_client_pb_free(v);
+    assert_int_equal(
+        mmsim_client_view(c, MMSIM__V1__VIEW_KIND__ZONEINFO, &text, NULL), 0);
+    assert_non_null(strstr(text, "pages free"));
+    free(text);
+    for (int k = MMSIM__V1__VIEW_KIND__MEMBLOCK_MEMORY;
+         k <= MMSIM__V1__VIEW_KIND__BOOTLOG; k++) {
+        assert_int_equal(mmsim_client_view(c, k, &text, NULL), 0);
+        assert_true(strlen(text) > 0);
+        free(text);
+    }
+
+    assert_int_equal(mmsim_client_check(c, true, &ok, problem, sizeof(problem)),
+                     0);
+    assert_true(ok);
+    assert_string_equal(problem, "");
+
+    assert_int_equal(mmsim_client_machine(c, &m), 0);
+    assert_non_null(m->summary);
+    assert_int_equal(m->summary->nodes, 2);
+    assert_int_equal(m->n_nodes, 2);
+    assert_true(m->n_zones >= 2);
+    mmsim_client_pb_free(m);
+
+    assert_int_equal(mmsim_client_free(c, p.pfn, 0), 0);
+    assert_int_equal(mmsim_client_free(c, p2.pfn, 3), 0);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_batches(void **state)
+{
+    struct server_opts so = {.max_batch = 16};
+    struct server *sv = server_start(&so);
+    struct mmsim_client *c = pair_client(sv, NULL);
+    struct mmsim_client_alloc_req ar[17];
+    struct mmsim_client_free_req fr[17];
+    struct mmsim_client_result res[17];
+
+    (void)state;
+    for (int i = 0; i < 17; i++) {
+        ar[i].order = (unsigned)(i % 3);
+        ar[i].gfp = MMSIM_GFP_KERNEL;
+        ar[i].node = i % 2;
+    }
+    /* Entry 5 asks for a node that does not exist: only it fails. */
+    ar[5].node = 7;
+    assert_int_equal(mmsim_client_alloc_batch(c, ar, 16, res), 15);
+    for (int i = 0; i < 16; i++) {
+        if (i == 5) {
+            assert_int_equal(res[i].status, MMSIM__V1__STATUS__NO_SUCH_NODE);
+            assert_true(strlen(res[i].message) > 0);
+            continue;
+        }
+        assert_int_equal(res[i].status, MMSIM__V1__STATUS__OK);
+        assert_int_equal(res[i].page.order, ar[i].order);
+        assert_int_equal(res[i].page.node, (uint32_t)ar[i].node);
+    }
+    for (int i = 0; i < 16; i++) {
+        fr[i].pfn = res[i].page.pfn;
+        fr[i].order = res[i].page.order;
+    }
+    fr[5] = fr[4]; /* freed twice: the second is not ours any more */
+    assert_int_equal(mmsim_client_free_batch(c, fr, 16, res), 15);
+    assert_int_equal(res[5].status, MMSIM__V1__STATUS__NOT_OWNER);
+
+    /* Over max_batch: the whole batch is refused; the connection lives. */
+    assert_refused(c, mmsim_client_alloc_batch(c, ar, 17, res),
+                   MMSIM__V1__STATUS__BATCH_TOO_LARGE);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_errors(void **state)
+{
+    struct server_opts so = {.max_frame_bytes = 8192};
+    struct server *sv = server_start(&so);
+    struct mmsim_client *c = pair_client(sv, NULL);
+    struct mmsim_client *other = pair_client(sv, NULL);
+    struct mmsim_client_page p, q;
+    static uint8_t big[10000];
+    uint8_t buf[16];
+
+    (void)state;
+    assert_int_equal(mmsim_client_alloc(c, 2, MMSIM_GFP_KERNEL, 0, &p), 0);
+    assert_int_equal(mmsim_client_alloc(other, 0, MMSIM_GFP_KERNEL, 0, &q), 0);
+
+    assert_refused(c, mmsim_client_free(c, p.pfn, 1),
+                   MMSIM__V1__STATUS__WRONG_ORDER);
+    assert_refused(c, mmsim_client_free(c, p.pfn + 1, 2),
+                   MMSIM__V1__STATUS__NOT_HEAD);
+    /* Another session's page, for free, read and write alike. */
+    assert_refused(c, mmsim_client_free(c, q.pfn, 0),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+    assert_refused(c, mmsim_client_read(c, q.pfn, 0, 4, buf, NULL),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+    assert_refused(c, mmsim_client_write(c, q.pfn, 0, "x", 1),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+    assert_refused(c, mmsim_client_read(c, p.pfn, 4090, 16, buf, NULL),
+                   MMSIM__V1__STATUS__OUT_OF_RANGE);
+    assert_refused(c, mmsim_client_alloc(c, 30, MMSIM_GFP_KERNEL, 0, &q),
+                   MMSIM__V1__STATUS__OUT_OF_RANGE);
+    assert_refused(c, mmsim_client_alloc(c, 0, 0x80000000u, 0, &q),
+                   MMSIM__V1__STATUS__INVALID_ARGUMENT);
+
+    /* Larger than the server's max_frame_bytes: refused here, unsent. */
+    assert_int_equal(mmsim_client_write(c, p.pfn, 0, big, sizeof(big)),
+                     MMSIM_CLIENT_ETOOBIG);
+    assert_int_equal(mmsim_client_send_write(c, p.pfn, 0, big, sizeof(big)),
+                     MMSIM_CLIENT_ETOOBIG);
+    assert_int_equal(mmsim_client_pending(c), 0);
+
+    /* None of that hurt the connection or the block. */
+    assert_true(mmsim_client_connected(c));
+    assert_int_equal(mmsim_client_free(c, p.pfn, 2), 0);
+    assert_refused(c, mmsim_client_free(c, p.pfn, 2),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+
+    /* Misuse of the API. */
+    assert_int_equal(mmsim_client_write(c, p.pfn, 0, NULL, 3),
+                     MMSIM_CLIENT_EINVAL);
+    {
+        Mmsim__V1__Response *r;
+        Mmsim__V1__Request req = MMSIM__V1__REQUEST__INIT;
+        Mmsim__V1__Hello hello = MMSIM__V1__HELLO__INIT;
+
+        assert_int_equal(mmsim_client_recv(c, &r), MMSIM_CLIENT_EINVAL);
+        req.op_case = MMSIM__V1__REQUEST__OP_HELLO;
+        req.hello = &hello;
+        assert_int_equal(mmsim_client_send(c, &req), MMSIM_CLIENT_EINVAL);
+    }
+    assert_int_equal(mmsim_client_reconnect(c), MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    mmsim_client_close(c);
+    mmsim_client_close(other);
+    server_stop(sv);
+}
+
+static void test_pipeline(void **state)
+{
+    /* 100 requests through a window of 16: send_* must read responses
+     * into its queue (else the server answers QUOTA_EXCEEDED). */
+    struct server_opts so = {.max_inflight = 16};
+    struct server *sv = server_start(&so);
+    struct mmsim_client *c = pair_client(sv, NULL);
+    Mmsim__V1__Response *r;
+    struct mmsim_client_page p;
+    uint64_t pfns[100];
+    int64_t ids[100], id;
+
+    (void)state;
+    for (int i = 0; i < 100; i++) {
+        ids[i] = mmsim_client_send_alloc(c, 0, MMSIM_GFP_KERNEL, i % 2);
+        assert_true(ids[i] > 0);
+        if (i)
+            assert_int_equal(ids[i], ids[i - 1] + 1);
+    }
+    assert_int_equal(mmsim_client_pending(c), 100);
+    assert_int_equal(mmsim_client_flush(c), 0);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(mmsim_client_recv(c, &r), 0);
+        assert_int_equal(r->id, (uint64_t)ids[i]);
+        assert_int_equal(r->status, MMSIM__V1__STATUS__OK);
+        assert_int_equal(r->result_case, MMSIM__V1__RESPONSE__RESULT_ALLOC);
+        assert_int_equal(r->alloc->node, (uint32_t)(i % 2));
+        pfns[i] = r->alloc->pfn;
+        for (int k = 0; k < i; k++)
+            assert_true(pfns[k] != pfns[i]);
+        mmsim_client_pb_free(r);
+    }
+    assert_int_equal(mmsim_client_pending(c), 0);
+
+    /* Errors arrive in order too, as statuses, not recv failures. */
+    id = mmsim_client_send_free(c, pfns[0], 0);
+    assert_true(id > 0);
+    assert_true(mmsim_client_send_free(c, pfns[0], 0) == id + 1);
+    assert_int_equal(mmsim_client_recv(c, &r), 0);
+    assert_int_equal(r->status, MMSIM__V1__STATUS__OK);
+    mmsim_client_pb_free(r);
+    assert_int_equal(mmsim_client_recv(c, &r), 0);
+    assert_int_equal(r->id, (uint64_t)id + 1);
+    assert_int_equal(r->status, MMSIM__V1__STATUS__NOT_OWNER);
+    assert_int_equal(mmsim_client_status(c), MMSIM__V1__STATUS__NOT_OWNER);
+    mmsim_client_pb_free(r);
+
+    /* A blocking call amid pipelined ones keeps theirs for recv. */
+    id = mmsim_client_send_ping(c, "a", 1);
+    assert_true(mmsim_client_send_read(c, pfns[1], 0, 8) == id + 1);
+    assert_true(mmsim_client_send_view(c, MMSIM__V1__VIEW_KIND__BUDDYINFO) ==
+                id + 2);
+    assert_int_equal(mmsim_client_alloc(c, 1, MMSIM_GFP_KERNEL, 0, &p), 0);
+    assert_int_equal(mmsim_client_pending(c), 3);
+    assert_true(mmsim_client_send_check(c, false) == id + 4);
+    assert_true(mmsim_client_send_machine(c) == id + 5);
+    for (int k = 0; k < 5; k++) {
+        static const Mmsim__V1__Response__ResultCase want[] = {
+            MMSIM__V1__RESPONSE__RESULT_PONG,
+            MMSIM__V1__RESPONSE__RESULT_READ,
+            MMSIM__V1__RESPONSE__RESULT_VIEW,
+            MMSIM__V1__RESPONSE__RESULT_CHECK,
+            MMSIM__V1__RESPONSE__RESULT_MACHINE,
+        };
+
+        assert_int_equal(mmsim_client_recv(c, &r), 0);
+        assert_int_equal(r->id, (uint64_t)(id + k + (k >= 3)));
+        assert_int_equal(r->result_case, want[k]);
+        mmsim_client_pb_free(r);
+    }
+
+    /* Pipelined frees of all the rest, as a batch and singly. */
+    {
+        struct mmsim_client_free_req fr[49];
+
+        for (int i = 0; i < 49; i++) {
+            fr[i].pfn = pfns[1 + i];
+            fr[i].order = 0;
+        }
+        id = mmsim_client_send_free_batch(c, fr, 49);
+        assert_true(id > 0);
+        for (int i = 50; i < 100; i++)
+            assert_true(mmsim_client_send_free(c, pfns[i], 0) > 0);
+        assert_int_equal(mmsim_client_pending(c), 51);
+        assert_int_equal(mmsim_client_recv(c, &r), 0);
+        assert_int_equal(r->result_case,
+                         MMSIM__V1__RESPONSE__RESULT_FREE_BATCH);
+        assert_int_equal(r->free_batch->n_results, 49);
+        for (int i = 0; i < 49; i++)
+            assert_int_equal(r->free_batch->results[i]->status,
+                             MMSIM__V1__STATUS__OK);
+        mmsim_client_pb_free(r);
+        for (int i = 50; i < 100; i++) {
+            assert_int_equal(mmsim_client_recv(c, &r), 0);
+            assert_int_equal(r->status, MMSIM__V1__STATUS__OK);
+            mmsim_client_pb_free(r);
+        }
+    }
+    {
+        struct mmsim_client_alloc_req ar = {0, MMSIM_GFP_KERNEL, 0};
+
+        id = mmsim_client_send_alloc_batch(c, &ar, 1);
+        assert_true(id > 0);
+        assert_true(mmsim_client_send_write(c, p.pfn, 0, "zz", 2) == id + 1);
+        assert_int_equal(mmsim_client_recv(c, &r), 0);
+        assert_int_equal(r->alloc_batch->n_results, 1);
+        mmsim_client_pb_free(r);
+        assert_int_equal(mmsim_client_recv(c, &r), 0);
+        assert_int_equal(r->status, MMSIM__V1__STATUS__OK);
+        mmsim_client_pb_free(r);
+    }
+    /* Close with unreceived responses in flight: nothing leaks. */
+    assert_true(mmsim_client_send_ping(c, NULL, 0) > 0);
+    assert_true(mmsim_client_send_ping(c, NULL, 0) > 0);
+    assert_int_equal(mmsim_client_flush(c), 0);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_reconnect_unix(void **state)
+{
+    struct server_opts so = {.listen = 1};
+    struct server *sv = server_start(&so);
+    struct mmsim_client *c = NULL;
+    struct mmsim_client_page p;
+    uint64_t sid;
+    char err[256], addr[160];
+
+    (void)state;
+    assert_int_equal(mmsim_client_connect(sv->addr, NULL, &c, err, sizeof(err)),
+                     0);
+    sid = mmsim_client_session_id(c);
+    assert_int_equal(mmsim_client_alloc(c, 1, MMSIM_GFP_KERNEL, 0, &p), 0);
+    assert_true(mmsim_client_send_ping(c, NULL, 0) > 0);
+
+    /* A new session: the old one's pages and pending answers are gone. */
+    assert_int_equal(mmsim_client_reconnect(c), 0);
+    assert_true(mmsim_client_session_id(c) != sid);
+    assert_int_equal(mmsim_client_pending(c), 0);
+    assert_refused(c, mmsim_client_free(c, p.pfn, 1),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    mmsim_client_close(c);
+
+    /* "unix:PATH" spelling. */
+    snprintf(addr, sizeof(addr), "unix:%s", sv->addr);
+    assert_int_equal(mmsim_client_connect(addr, NULL, &c, err, sizeof(err)), 0);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_tcp(void **state)
+{
+    struct server_opts so = {.listen = 2};
+    struct server *sv = server_start(&so);
+    struct mmsim_client_opts o;
+    struct mmsim_client *c = NULL;
+    struct mmsim_client_page p;
+    char err[256];
+
+    (void)state;
+    mmsim_client_opts_init(&o);
+    o.client_name = "test-client";
+    o.timeout_ms = 10000;
+    assert_int_equal(mmsim_client_connect(sv->addr, &o, &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(mmsim_client_alloc(c, 0, MMSIM_GFP_KERNEL, 0, &p), 0);
+    assert_int_equal(mmsim_client_reconnect(c), 0);
+    assert_refused(c, mmsim_client_free(c, p.pfn, 0),
+                   MMSIM__V1__STATUS__NOT_OWNER);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_token(void **state)
+{
+    struct server_opts so = {.listen = 1, .token = "s3cret"};
+    struct server *sv = server_start(&so);
+    struct mmsim_client_opts o;
+    struct mmsim_client *c = NULL;
+    char err[256];
+    int rc;
+
+    (void)state;
+    unsetenv("MMSIM_TOKEN");
+    rc = mmsim_client_connect(sv->addr, NULL, &c, err, sizeof(err));
+    assert_int_equal(rc, MMSIM_CLIENT_ESTATUS);
+    assert_null(c);
+    assert_true(strncmp(err, "UNAUTHENTICATED: ", 17) == 0);
+
+    mmsim_client_opts_init(&o);
+    o.token = (const uint8_t *)"wrong";
+    o.token_len = 5;
+    rc = mmsim_client_connect(sv->addr, &o, &c, err, sizeof(err));
+    assert_int_equal(rc, MMSIM_CLIENT_ESTATUS);
+
+    o.token = (const uint8_t *)"s3cret";
+    o.token_len = 6;
+    assert_int_equal(mmsim_client_connect(sv->addr, &o, &c, err, sizeof(err)),
+                     0);
+    /* Reconnect says Hello with the same token. */
+    assert_int_equal(mmsim_client_reconnect(c), 0);
+    mmsim_client_close(c);
+
+    setenv("MMSIM_TOKEN", "s3cret", 1);
+    assert_int_equal(mmsim_client_connect(sv->addr, NULL, &c, err, sizeof(err)),
+                     0);
+    mmsim_client_close(c);
+    unsetenv("MMSIM_TOKEN");
+    server_stop(sv);
+}
+
+/* A fake server that reads one frame, then does @what. */
+struct fake {
+    int fd;
+    int what; /* 0 close, 1 stay silent until the peer closes, 2 garbage */
+};
+
+static void *fake_server(void *arg)
+{
+    struct fake *f = arg;
+    uint8_t buf[512];
+
+    (void)!recv(f->fd, buf, sizeof(buf), 0);
+    if (f->what == 1) {
+        while (recv(f->fd, buf, sizeof(buf), 0) > 0)
+            ;
+    } else if (f->what == 2) {
+        static const uint8_t junk[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
+
+        (void)!send(f->fd, junk, sizeof(junk), MSG_NOSIGNAL);
+    }
+    close(f->fd);
+    return NULL;
+}
+
+static int fake_connect(int what, int timeout_ms, char *err, size_t errlen)
+{
+    struct mmsim_client_opts o;
+    struct mmsim_client *c = NULL;
+    struct fake f = {.what = what};
+    pthread_t t;
+    int sp[2], rc;
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    f.fd = sp[1];
+    assert_int_equal(pthread_create(&t, NULL, fake_server, &f), 0);
+    mmsim_client_opts_init(&o);
+    o.connect_timeout_ms = timeout_ms;
+    rc = mmsim_client_connect_fd(sp[0], &o, &c, err, errlen);
+    assert_null(c);
+    pthread_join(t, NULL);
+    return rc;
+}
+
+static void test_transport_errors(void **state)
+{
+    struct mmsim_client *c = NULL;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(fake_connect(0, 2000, err, sizeof(err)), MMSIM_CLIENT_EIO);
+    assert_int_equal(fake_connect(1, 100, err, sizeof(err)),
+                     MMSIM_CLIENT_ETIMEDOUT);
+    assert_int_equal(fake_connect(2, 2000, err, sizeof(err)),
+                     MMSIM_CLIENT_EPROTO);
+    assert_true(mmsim_client_err_is_transport(MMSIM_CLIENT_EPROTO));
+    assert_false(mmsim_client_err_is_transport(MMSIM_CLIENT_ESTATUS));
+
+    assert_int_equal(mmsim_client_connect("/nonexistent/mmsimd.sock", NULL, &c,
+                                          err, sizeof(err)),
+                     MMSIM_CLIENT_ECONNECT);
+    assert_non_null(strstr(err, "/nonexistent/mmsimd.sock"));
+    assert_int_equal(
+        mmsim_client_connect("no-port", NULL, &c, err, sizeof(err)),
+        MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_connect("", NULL, &c, err, sizeof(err)),
+                     MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_connect_fd(-1, NULL, &c, err, sizeof(err)),
+                     MMSIM_CLIENT_EINVAL);
+    assert_null(c);
+    assert_string_equal(mmsim_client_strerror(MMSIM_CLIENT_ETIMEDOUT),
+                        "timed out waiting for the server");
+    assert_string_equal(mmsim_client_status_name(10), "NOT_OWNER");
+    assert_string_equal(mmsim_client_status_name(999), "UNKNOWN");
+}
+
+/* The connection dies under a live client: EIO, then ECLOSED. */
+static void test_server_gone(void **state)
+{
+    struct server *sv = server_start(NULL);
+    struct mmsim_client *c = NULL;
+    char err[256];
+    int sp[2];
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    spawn_conn(sv, sp[1]);
+    assert_int_equal(mmsim_client_connect_fd(sp[0], NULL, &c, err, sizeof(err)),
+                     0);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), 0);
+    /* Behind the client's back: the server sees EOF and hangs up. */
+    shutdown(sp[0], SHUT_WR);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), MMSIM_CLIENT_EIO);
+    assert_false(mmsim_client_connected(c));
+    assert_true(strlen(mmsim_client_message(c)) > 0);
+    assert_int_equal(mmsim_client_ping(c, NULL, 0), MMSIM_CLIENT_ECLOSED);
+    assert_true(mmsim_client_send_ping(c, NULL, 0) == MMSIM_CLIENT_ECLOSED);
+    mmsim_client_close(c);
+    server_stop(sv);
+}
+
+static void test_gfp_names(void **state)
+{
+    uint32_t g;
+    char buf[256];
+
+    (void)state;
+    assert_int_equal(mmsim_client_parse_gfp("GFP_KERNEL", &g), 0);
+    assert_int_equal(g, MMSIM_GFP_KERNEL);
+    assert_int_equal(mmsim_client_parse_gfp("GFP_KERNEL|__GFP_ZERO", &g), 0);
+    assert_int_equal(g, MMSIM_GFP_KERNEL | MMSIM_GFP_ZERO);
+    assert_int_equal(mmsim_client_parse_gfp("gfp_atomic, gfp_nowarn", &g), 0);
+    assert_int_equal(g, MMSIM_GFP_ATOMIC | MMSIM_GFP_NOWARN);
+    assert_int_equal(mmsim_client_parse_gfp("0x140", &g), 0);
+    assert_int_equal(g, 0x140);
+    assert_int_equal(mmsim_client_parse_gfp("GFP_DMA32+__GFP_MOVABLE", &g), 0);
+    assert_int_equal(g, MMSIM_GFP_DMA32 | MMSIM_GFP_MOVABLE);
+    assert_int_equal(mmsim_client_parse_gfp("0", &g), 0);
+    assert_int_equal(g, 0);
+    assert_int_equal(mmsim_client_parse_gfp("GFP_BOGUS", &g),
+                     MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_parse_gfp("0x10000", &g),
+                     MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_parse_gfp("GFP_KERNEL|", &g),
+                     MMSIM_CLIENT_EINVAL);
+    assert_int_equal(mmsim_client_parse_gfp("", &g), MMSIM_CLIENT_EINVAL);
+
+    assert_int_equal(mmsim_client_format_gfp(MMSIM_GFP_KERNEL | MMSIM_GFP_ZERO,
+                                             buf, sizeof(buf)),
+                     (int)strlen("GFP_KERNEL|__GFP_ZERO"));
+    assert_string_equal(buf, "GFP_KERNEL|__GFP_ZERO");
+    mmsim_client_format_gfp(MMSIM_GFP_HIGHUSER_MOVABLE, buf, sizeof(buf));
+    assert_string_equal(buf, "GFP_HIGHUSER_MOVABLE");
+    mmsim_client_format_gfp(0, buf, sizeof(buf));
+    assert_string_equal(buf, "0");
+    mmsim_client_format_gfp(0x10000 | MMSIM_GFP_HIGH, buf, sizeof(buf));
+    assert_string_equal(buf, "__GFP_HIGH|0x10000");
+    /* Truncation still reports the full length. */
+    assert_int_equal(mmsim_client_format_gfp(MMSIM_GFP_KERNEL, buf, 4), 10);
+    assert_string_equal(buf, "GFP");
+    /* Every formatted value parses back. */
+    for (uint32_t v = 0; v <= MMSIM_GFP_ALL_FLAGS; v += 0x21) {
+        uint32_t w = v & MMSIM_GFP_ALL_FLAGS;
+
+        mmsim_client_format_gfp(w, buf, sizeof(buf));
+        assert_int_equal(mmsim_client_parse_gfp(buf, &g), 0);
+        assert_int_equal(g, w);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hello_ping),
+        cmocka_unit_test(test_blocking_calls),
+        cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_reconnect_unix),
+        cmocka_unit_test(test_tcp),
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_transport_errors),
+        cmocka_unit_test(test_server_gone),
+        cmocka_unit_test(test_gfp_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
