@@ -368,7 +368,27 @@ static int early_init_bootmem(struct mmsim_machine *m)
         if (rc)
             return rc;
     }
-    /* Each node's bitmap lives in that node's memory, reserved. */
+    /* Reservations may reach outside RAM; only the part in a node counts. */
+    for (unsigned i = 0; i < d->nr_reserved; i++) {
+        uint64_t b = d->reserved[i].base, e = b + d->reserved[i].size;
+
+        for (unsigned r = 0; r < m->nr_mem; r++) {
+            uint64_t s = max_u64(b, MMSIM_PFN_PHYS(m->mem[r].start));
+            uint64_t t = min_u64(e, MMSIM_PFN_PHYS(m->mem[r].end));
+
+            if (s < t) {
+                rc = mmsim_bootmem_reserve(m->bm, s, t - s,
+                                           MMSIM_BOOTMEM_DEFAULT);
+                if (rc)
+                    return rc;
+            }
+        }
+    }
+    /*
+     * Each node's bitmap lives in that node's memory, reserved; allocated
+     * after the reservations so it never lands on one (the hand-off gives
+     * its pages back to buddy).
+     */
     for (unsigned n = 0; n < m->nr_nodes; n++) {
         uint64_t bytes, addr, min_pfn, low_pfn;
 
@@ -388,22 +408,6 @@ static int early_init_bootmem(struct mmsim_machine *m)
                   "  bootmap [mem %#010" PRIx64 "-%#010" PRIx64
                   "] pages %" PRIx64,
                   addr, addr + bytes - 1, bytes >> MMSIM_PAGE_SHIFT);
-    }
-    /* Reservations may reach outside RAM; only the part in a node counts. */
-    for (unsigned i = 0; i < d->nr_reserved; i++) {
-        uint64_t b = d->reserved[i].base, e = b + d->reserved[i].size;
-
-        for (unsigned r = 0; r < m->nr_mem; r++) {
-            uint64_t s = max_u64(b, MMSIM_PFN_PHYS(m->mem[r].start));
-            uint64_t t = min_u64(e, MMSIM_PFN_PHYS(m->mem[r].end));
-
-            if (s < t) {
-                rc = mmsim_bootmem_reserve(m->bm, s, t - s,
-                                           MMSIM_BOOTMEM_DEFAULT);
-                if (rc)
-                    return rc;
-            }
-        }
     }
     return 0;
 }
@@ -1087,6 +1091,17 @@ struct mmsim_bootmem *mmsim_machine_bootmem(struct mmsim_machine *m)
     return m->bm;
 }
 
+int mmsim_machine_bootmem_map(const struct mmsim_machine *m, int nid,
+                              uint64_t *addr, uint64_t *size)
+{
+    if (!m->bm || nid < 0 || (unsigned)nid >= m->nr_nodes ||
+        !m->bootmem_maps[nid][1])
+        return MMSIM_ENOENT;
+    *addr = m->bootmem_maps[nid][0];
+    *size = m->bootmem_maps[nid][1];
+    return 0;
+}
+
 unsigned mmsim_machine_nr_nodes(const struct mmsim_machine *m)
 {
     return m->nr_nodes;
@@ -1275,6 +1290,45 @@ int mmsim_alloc_bootmem(struct mmsim_machine *m, enum mmsim_bootmem_call call,
     return rc;
 }
 
+/*
+ * The bootmem backend's guards: the bitmap covers each node's whole span,
+ * holes included, and its own pages are handed to buddy at the end; so a
+ * free must stay within RAM, and neither a free nor a reservation may
+ * touch a bitmap (the kernel would have corrupted itself; we refuse).
+ */
+static bool overlaps_bitmap(const struct mmsim_machine *m, uint64_t addr,
+                            uint64_t size)
+{
+    if (size > UINT64_MAX - addr)
+        return false; /* bootmem itself reports MMSIM_EOVERFLOW */
+    for (unsigned n = 0; n < m->nr_nodes; n++) {
+        uint64_t b = m->bootmem_maps[n][0], len = m->bootmem_maps[n][1];
+
+        if (len && addr < b + len && b < addr + size)
+            return true;
+    }
+    return false;
+}
+
+static bool pages_are_ram(const struct mmsim_machine *m, uint64_t addr,
+                          uint64_t size)
+{
+    uint64_t pfn, end;
+
+    if (size > UINT64_MAX - addr)
+        return true; /* bootmem itself reports MMSIM_EOVERFLOW */
+    pfn = MMSIM_PFN_UP(addr);
+    end = MMSIM_PFN_DOWN(addr + size);
+    while (pfn < end) {
+        int r = mmsim_mem_range_of(m, pfn);
+
+        if (r < 0)
+            return false;
+        pfn = m->mem[r].end;
+    }
+    return true;
+}
+
 int mmsim_free_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size)
 {
     int rc;
@@ -1282,6 +1336,10 @@ int mmsim_free_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size)
     pthread_mutex_lock(&m->boot_lock);
     if (atomic_load(&m->phase) != MMSIM_PHASE_EARLY)
         rc = MMSIM_EPERM;
+    else if (m->bm && size && !pages_are_ram(m, addr, size))
+        rc = MMSIM_EFAULT;
+    else if (m->bm && size && overlaps_bitmap(m, addr, size))
+        rc = MMSIM_EBUSY;
     else if (m->mb)
         rc = mmsim_memblock_free(m->mb, addr, size);
     else
@@ -1298,6 +1356,8 @@ int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size,
     pthread_mutex_lock(&m->boot_lock);
     if (atomic_load(&m->phase) != MMSIM_PHASE_EARLY) {
         rc = MMSIM_EPERM;
+    } else if (m->bm && size && overlaps_bitmap(m, addr, size)) {
+        rc = MMSIM_EBUSY;
     } else if (m->mb) {
         /* memblock has no exclusive flag; emulate BOOTMEM_EXCLUSIVE. */
         if (exclusive && mmsim_memblock_is_region_reserved(m->mb, addr, size))

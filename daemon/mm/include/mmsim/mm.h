@@ -216,7 +216,12 @@ enum mmsim_bootmem_call {
 int mmsim_alloc_bootmem(struct mmsim_machine *m, enum mmsim_bootmem_call call,
                         int nid, uint64_t size, uint64_t align, uint64_t goal,
                         uint64_t *addr);
-/* free_bootmem() / reserve_bootmem(): early phase only. */
+/*
+ * free_bootmem() / reserve_bootmem(): early phase only. With the bootmem
+ * backend a free must cover only RAM (MMSIM_EFAULT: the bitmap spans the
+ * node's holes too, and a freed hole would reach buddy), and neither call
+ * may touch a node's bitmap (MMSIM_EBUSY).
+ */
 int mmsim_free_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size);
 int mmsim_reserve_bootmem(struct mmsim_machine *m, uint64_t addr, uint64_t size,
                           bool exclusive);
@@ -236,6 +241,14 @@ int mmsim_free_bootmem_late(struct mmsim_machine *m, uint64_t addr,
  */
 struct mmsim_memblock *mmsim_machine_memblock(struct mmsim_machine *m);
 struct mmsim_bootmem *mmsim_machine_bootmem(struct mmsim_machine *m);
+/*
+ * Where the bootmem backend put node @nid's bitmap (reserved in the node
+ * itself; mmsim_free_bootmem and mmsim_reserve_bootmem refuse to touch it
+ * with MMSIM_EBUSY). Return: 0, or MMSIM_ENOENT (memblock machine, or no
+ * bitmap yet).
+ */
+int mmsim_machine_bootmem_map(const struct mmsim_machine *m, int nid,
+                              uint64_t *addr, uint64_t *size);
 
 /**
  * mmsim_alloc_pages() - allocate 2^@order contiguous pages.
