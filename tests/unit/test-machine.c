@@ -888,6 +888,22 @@ static void early_api(enum mmsim_early_kind kind)
     assert_int_equal(mmsim_free_bootmem(m, c, 8192), 0);
     assert_int_equal(mmsim_reserve_bootmem(m, 16 * MIB, 4096, true),
                      MMSIM_EBUSY);
+    if (kind == MMSIM_EARLY_BOOTMEM) {
+        uint64_t map, len;
+
+        /* The bitmap is off limits, and so are the node's holes. */
+        assert_int_equal(mmsim_machine_bootmem_map(m, 0, &map, &len), 0);
+        assert_true(len > 0);
+        assert_int_equal(mmsim_free_bootmem(m, map, len), MMSIM_EBUSY);
+        assert_int_equal(mmsim_reserve_bootmem(m, map, 1, false), MMSIM_EBUSY);
+        assert_int_equal(mmsim_free_bootmem(m, 30 * MIB, 4 * MIB),
+                         MMSIM_EFAULT);
+    } else {
+        uint64_t map, len;
+
+        assert_int_equal(mmsim_machine_bootmem_map(m, 0, &map, &len),
+                         MMSIM_ENOENT);
+    }
 
     assert_int_equal(mmsim_machine_finish_boot(m), 0);
     assert_int_equal(mmsim_machine_finish_boot(m), MMSIM_EPERM);
