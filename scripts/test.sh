@@ -3,7 +3,7 @@
 #   build/release  gcc, -Werror, every test (and the benchmarks compile)
 #   build/asan     clang, AddressSanitizer + UndefinedBehaviorSanitizer,
 #                  every test, and every fuzz corpus replayed through the
-#                  fuzz targets' reproducers (ctest -L fuzz)
+#                  fuzz targets' reproducers (ctest -L replay)
 #   build/tsan     clang, ThreadSanitizer, the concurrency tests
 # and once, deploy/oss-fuzz/build.sh for libFuzzer and AFL++ (ctest -L
 # fuzzbuild).

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# compare-redis.sh - mmsimd against Debian's redis-server on loopback, with
+# the same connection count and pipeline depth: mmsim-bench (AllocPages +
+# FreePages pairs; 4 KiB WritePage) against redis-benchmark (INCR;
+# SET -d 4096). Prints ops/s, p50 and p99 of each, and the ratios against
+# the targets of bench/README.md. It prints figures and never fails on
+# them: the exit status is non-zero only when something did not run (a
+# missing tool, a server that did not start, a benchmark that reported
+# errors).
+#
+# Usage: bench/compare-redis.sh [--rounds N] [--requests N] [--requests-1 N]
+#            [--threads N] [--workers N] [--build-dir DIR] [--no-build]
+#
+# It installs nothing: redis-server and redis-benchmark come from Debian's
+# redis-server and redis-tools packages, which are not project
+# dependencies (scripts/deps.sh leaves them out on purpose).
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$src/build/bench
+rounds=3
+n_pipe=2000000 # requests per run at -c 50 -P 16
+n_one=100000   # requests per run at -c 1 -P 1
+workers=2      # mmsimd --workers
+threads=       # mmsim-bench --threads; default: the CPUs the workers leave
+do_build=1
+
+usage() {
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    cat <<EOF
+
+Options:
+  --rounds N       runs of each benchmark, alternating mmsim and redis;
+                   the median of each figure is shown (default $rounds)
+  --requests N     requests per run at -c 50 -P 16 (default $n_pipe)
+  --requests-1 N   requests per run at -c 1 -P 1 (default $n_one)
+  --threads N      mmsim-bench --threads (default: the CPUs left after
+                   mmsimd's workers, at least 1; redis-benchmark runs one)
+  --workers N      mmsimd --workers (default $workers)
+  --build-dir DIR  Release build directory (default build/bench)
+  --no-build       use the binaries already in the build directory
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --rounds) rounds=$2; shift 2 ;;
+    --requests) n_pipe=$2; shift 2 ;;
+    --requests-1) n_one=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --build-dir) build=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "compare-redis.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+die() {
+    echo "compare-redis.sh: $*" >&2
+    exit 1
+}
+
+for tool in redis-server redis-benchmark redis-cli; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "compare-redis.sh: $tool not found; install it with" >&2
+        echo "  apt-get install redis-server redis-tools" >&2
+        exit 2
+    fi
+done
+
+# -- build (Release, into its own directory)
+if [ "$do_build" = 1 ]; then
+    command -v cmake >/dev/null && command -v ninja >/dev/null ||
+        die "cmake and ninja are needed to build (scripts/deps.sh)"
+    echo "Building Release into $build ..."
+    mkdir -p "$build"
+    cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DMMSIM_BUILD_TESTS=OFF >"$build/compare-redis.cmake.log" 2>&1 ||
+        { cat "$build/compare-redis.cmake.log" >&2; die "cmake failed"; }
+    ninja -C "$build" mmsimd mmsim-bench >"$build/compare-redis.ninja.log" 2>&1 ||
+        { tail -30 "$build/compare-redis.ninja.log" >&2; die "build failed"; }
+fi
+mmsimd=$build/daemon/mmsimd
+mbench=$build/client/bench/mmsim-bench
+[ -x "$mmsimd" ] && [ -x "$mbench" ] || die "no binaries in $build"
+if [ -z "$threads" ]; then
+    threads=$(($(nproc) - workers))
+    [ "$threads" -ge 1 ] || threads=1
+fi
+
+tmp=$(mktemp -d /tmp/compare-redis.XXXXXX)
+mpid=
+rpid=
+cleanup() {
+    for p in $mpid $rpid; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# -- mmsimd on an ephemeral loopback port, default machine (8 GiB, 2 nodes)
+: >"$tmp/mmsimd.log"
+"$mmsimd" --listen 127.0.0.1:0 --unix none --workers "$workers" \
+    2>"$tmp/mmsimd.log" &
+mpid=$!
+for _ in $(seq 100); do
+    grep -q 'mmsimd ready: ' "$tmp/mmsimd.log" && break
+    kill -0 "$mpid" 2>/dev/null || break
+    sleep 0.1
+done
+maddr=$(sed -n 's/.*mmsimd ready: tcp \([^, ]*\).*/\1/p' "$tmp/mmsimd.log")
+[ -n "$maddr" ] || { cat "$tmp/mmsimd.log" >&2; die "mmsimd did not start"; }
+
+# -- redis-server on a free loopback port (its --port 0 means "no TCP",
+# so try random high ports), no persistence
+rport=
+for _ in $(seq 20); do
+    port=$((30000 + RANDOM % 30000))
+    redis-server --bind 127.0.0.1 --port "$port" --save '' \
+        --appendonly no --dir "$tmp" --daemonize no \
+        --logfile "$tmp/redis.log" &
+    rpid=$!
+    for _ in $(seq 50); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+            rport=$port
+            break
+        fi
+        kill -0 "$rpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$rport" ] && break
+    kill "$rpid" 2>/dev/null || true
+    wait "$rpid" 2>/dev/null || true
+    rpid=
+done
+[ -n "$rport" ] || die "redis-server did not start (see $tmp/redis.log)"
+
+echo "mmsimd $("$mmsimd" --version | awk '{print $2}') at $maddr" \
+    "(--workers $workers, default machine);" \
+    "$(redis-server --version | awk '{print $1, $2, $3}') at" \
+    "127.0.0.1:$rport (no persistence)"
+echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+    "mmsim-bench --threads $threads; redis-benchmark one thread;" \
+    "$rounds rounds, medians"
+if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
+    echo "note: the host is busy; both servers share it with that load," \
+        "so the figures will be noisy"
+fi
+echo
+
+# csv_fields FILE LABEL: "rps p50 p99" from a redis-benchmark-style CSV.
+# Columns: test, rps, avg, min, p50, p95, p99, max (mmsim-bench adds more).
+csv_fields() {
+    awk -F'","' -v t="$2" '
+        { gsub(/^"|"$/, "") }
+        $1 == t { print $2, $5, $7; found = 1 }
+        END { if (!found) exit 1 }' "$1"
+}
+
+# run_mmsim C P N TEST LABEL OUT: one mmsim-bench run; appends a figure line.
+run_mmsim() {
+    if ! "$mbench" -a "$maddr" -c "$1" -P "$2" -n "$3" -t "$4" \
+        --threads "$threads" --csv >"$tmp/out.csv" 2>"$tmp/err"; then
+        cat "$tmp/err" "$tmp/out.csv" >&2
+        die "mmsim-bench -t $4 -c $1 -P $2 failed"
+    fi
+    csv_fields "$tmp/out.csv" "$5" >>"$6" || die "no $5 line from mmsim-bench"
+}
+
+# run_redis C P N TEST LABEL OUT [ARGS...]
+run_redis() {
+    local c=$1 p=$2 n=$3 t=$4 label=$5 out=$6
+    shift 6
+    if ! redis-benchmark -p "$rport" -c "$c" -P "$p" -n "$n" -t "$t" "$@" \
+        --csv >"$tmp/out.csv" 2>"$tmp/err"; then
+        cat "$tmp/err" >&2
+        die "redis-benchmark -t $t failed"
+    fi
+    grep -q p99_latency_ms "$tmp/out.csv" ||
+        die "this redis-benchmark prints no percentiles in --csv (need 6.2+)"
+    csv_fields "$tmp/out.csv" "$label" >>"$out" ||
+        die "no $label line from redis-benchmark"
+}
+
+# median FILE COLUMN
+median() {
+    sort -g -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k }
+        END { print v[int((NR + 1) / 2)] }'
+}
+
+configs="50:16 1:1"
+for cfg in $configs; do
+    c=${cfg%:*}
+    p=${cfg#*:}
+    if [ "$c" = 1 ]; then n=$n_one; else n=$n_pipe; fi
+    echo "Running -c $c -P $p, -n $n, $rounds rounds ..." >&2
+    for r in $(seq "$rounds"); do
+        run_mmsim "$c" "$p" "$n" alloc-free ALLOC_FREE "$tmp/m-af-$c"
+        run_redis "$c" "$p" "$n" incr INCR "$tmp/r-incr-$c"
+        run_mmsim "$c" "$p" "$n" write4k WRITE4K "$tmp/m-w4k-$c"
+        run_redis "$c" "$p" "$n" set SET "$tmp/r-set-$c" -d 4096
+        echo "  round $r done" >&2
+    done
+done
+echo >&2
+
+printf '%-4s %-4s %-28s %14s %10s %10s\n' "-c" "-P" "benchmark" "ops/s" \
+    "p50 ms" "p99 ms"
+for cfg in $configs; do
+    c=${cfg%:*}
+    p=${cfg#*:}
+    for pair in "m-af:mmsim alloc-free" "r-incr:redis INCR" \
+        "m-w4k:mmsim write4k" "r-set:redis SET -d 4096"; do
+        f=$tmp/${pair%%:*}-$c
+        printf '%-4s %-4s %-28s %14.2f %10.3f %10.3f\n' "$c" "$p" \
+            "${pair#*:}" "$(median "$f" 1)" "$(median "$f" 2)" \
+            "$(median "$f" 3)"
+    done
+done
+
+echo
+printf '%-4s %-4s %-28s %9s %8s %18s %6s\n' "-c" "-P" "mmsim / redis" \
+    "ops/s" "target" "p99 mmsim/redis" "met"
+misses=0
+for cfg in $configs; do
+    c=${cfg%:*}
+    p=${cfg#*:}
+    if [ "$c" = 1 ]; then af_target=1.0; else af_target=1.5; fi
+    for pair in "af:incr:$af_target:alloc-free / INCR" \
+        "w4k:set:1.0:write4k / SET -d 4096"; do
+        IFS=: read -r m rd target label <<<"$pair"
+        mr=$(median "$tmp/m-$m-$c" 1)
+        rr=$(median "$tmp/r-$rd-$c" 1)
+        mp99=$(median "$tmp/m-$m-$c" 3)
+        rp99=$(median "$tmp/r-$rd-$c" 3)
+        line=$(awk -v mr="$mr" -v rr="$rr" -v t="$target" -v mp="$mp99" \
+            -v rp="$rp99" 'BEGIN {
+                ratio = mr / rr
+                ok = (ratio >= t && mp <= rp) ? "yes" : "NO"
+                printf "%8.2fx %7.1fx %8.3f/%-9.3f %6s", ratio, t, mp, rp, ok
+            }')
+        printf '%-4s %-4s %-28s %s\n' "$c" "$p" "$label" "$line"
+        case $line in *NO) misses=$((misses + 1)) ;; esac
+    done
+done
+echo
+echo "Targets: ops/s ratio at least the target, and p99 no worse than" \
+    "redis's; $misses of 4 missed. Load average at the end:" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)."
