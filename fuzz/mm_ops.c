@@ -31,7 +31,9 @@
  * - The views keep snprintf's contract; the early-allocation API
  *   (stop_before_handoff) behaves as documented; free_bootmem_late gives
  *   exactly the reserved pages to buddy. In memblock machines the pages
- *   buddy manages are exactly those memblock.reserved does not touch.
+ *   buddy manages are exactly those memblock.reserved does not touch; in
+ *   bootmem machines each bitmap is where mmsim_machine_bootmem_map() and
+ *   the boot log say, and its pages are free right after the hand-off.
  * - At the end everything is freed, pcp lists drained, deferred pages
  *   released, and every zone's free equals its managed.
  *
@@ -132,6 +134,7 @@ struct ctx {
     bool highmem, bootmem, running, contents;
     unsigned boot_attempts; /* finish_boot runs: each reserves node data */
     bool dead; /* a failed bootmem hand-off: only destroy is allowed */
+    uint64_t bootmap[MM_MAX_NODES][2]; /* each node's bitmap: pfn, pages */
     uint64_t max_pfn;
     /* Zone types of the model in index order, and their index. */
     unsigned nr_types;
@@ -533,13 +536,15 @@ static void build_model(struct ctx *c)
 }
 
 /*
- * The bootmem bitmaps are reserved in the nodes until the hand-off; the
- * boot log names them ("  bootmap [mem A-B] pages N").
+ * The bootmem bitmaps are reserved in the nodes until the hand-off.
+ * mmsim_machine_bootmem_map() says where; the boot log must say the same
+ * ("  bootmap [mem A-B] pages N", one line per node in node order).
  */
 static void mark_bootmaps(struct ctx *c)
 {
-    char *log;
+    char *log, *p;
     int64_t n = mmsim_view_bootlog(c->m, NULL, 0);
+    uint64_t a, b, addr, size;
 
     FZ_CHECK(n >= 0, "bootlog: %s", fz_err((int)n));
     log = malloc((size_t)n + 1);
@@ -547,18 +552,36 @@ static void mark_bootmaps(struct ctx *c)
         fz_fail("out of host memory");
     FZ_CHECK(mmsim_view_bootlog(c->m, log, (size_t)n + 1) == n,
              "bootlog length changed");
-    for (char *p = strstr(log, "bootmap [mem "); p;
-         p = strstr(p + 1, "bootmap [mem ")) {
-        uint64_t a, b;
+    p = log;
+    for (unsigned nid = 0; nid < c->nr_nodes; nid++) {
+        int rc = mmsim_machine_bootmem_map(c->m, (int)nid, &addr, &size);
 
-        if (sscanf(p, "bootmap [mem %" SCNx64 "-%" SCNx64 "]", &a, &b) != 2)
-            fz_fail("unparsable bootmap line");
+        FZ_CHECK(rc == 0 && size && !(addr & (PAGE - 1)) &&
+                     !(size & (PAGE - 1)),
+                 "bootmem_map(%u): %s", nid, fz_err(rc));
+        p = strstr(p, "bootmap [mem ");
+        FZ_CHECK(p && sscanf(p, "bootmap [mem %" SCNx64 "-%" SCNx64 "]", &a,
+                             &b) == 2,
+                 "no bootmap line for node %u", nid);
+        FZ_CHECK(a == addr && b == addr + size - 1,
+                 "node %u: bootmem_map [%#" PRIx64 ", +%#" PRIx64
+                 ") but the log says [%#" PRIx64 "-%#" PRIx64 "]",
+                 nid, addr, size, a, b);
+        c->bootmap[nid][0] = addr >> 12;
+        c->bootmap[nid][1] = size >> 12;
         for (uint64_t pfn = a >> 12; pfn <= b >> 12; pfn++) {
             FZ_CHECK(page_state(c, pfn) == PS_FREE,
                      "bootmap page %#" PRIx64 " was not free RAM", pfn);
             set_state(c, pfn, PS_SYS);
         }
+        p++;
     }
+    FZ_CHECK(!strstr(p, "bootmap [mem "), "more bootmap lines than nodes");
+    FZ_CHECK(mmsim_machine_bootmem_map(c->m, (int)c->nr_nodes, &addr, &size) ==
+                     MMSIM_ENOENT &&
+                 mmsim_machine_bootmem_map(c->m, -1, &addr, &size) ==
+                     MMSIM_ENOENT,
+             "bootmem_map of a node that does not exist");
     free(log);
 }
 
@@ -629,6 +652,19 @@ static void model_handoff(struct ctx *c)
                 if (c->nm[n].st[i] == PS_SYS)
                     c->nm[n].st[i] = PS_FREE;
         }
+        /* The bitmaps' own pages went to buddy: free now, whatever node. */
+        for (unsigned n = 0; n < c->nr_nodes; n++)
+            for (uint64_t p = c->bootmap[n][0];
+                 p < c->bootmap[n][0] + c->bootmap[n][1]; p++) {
+                uint32_t tag;
+                unsigned order;
+                int rc = mmsim_page_owner(c->m, p, &tag, &order);
+
+                FZ_CHECK(rc == MMSIM_EALREADY,
+                         "node %u's bootmem bitmap page %#" PRIx64
+                         " (in node %d) was not handed to buddy: %s",
+                         n, p, node_of(c, p), fz_err(rc));
+            }
         freeish = count_state(c, PS_FREE) + count_state(c, PS_HOLE_FREED);
         FZ_CHECK(managed <= freeish && managed + maxsys >= freeish,
                  "managed %" PRIu64 " vs %" PRIu64 " free pages in the model",
@@ -1390,6 +1426,13 @@ static void op_query(struct ctx *c, unsigned which, unsigned sel, unsigned arg)
                      !memcmp(d->ranges, c->desc.ranges,
                              d->nr_ranges * sizeof(d->ranges[0])),
                  "machine_desc differs");
+        if (!c->bootmem) {
+            uint64_t a, sz;
+
+            FZ_CHECK(mmsim_machine_bootmem_map(c->m, 0, &a, &sz) ==
+                         MMSIM_ENOENT,
+                     "bootmem_map on a memblock machine");
+        }
         FZ_CHECK(mmsim_machine_has_contents(c->m) ==
                      (c->contents && c->running),
                  "has_contents");

@@ -792,6 +792,34 @@ static void bootmem_release(void *ctx, uint64_t pfn, unsigned order)
                               UINT64_MAX);
 }
 
+/*
+ * The bitmap's own pages, released after its node's hand-off as
+ * free_all_bootmem_core() did. alloc_bootmem_node() may have put it on
+ * another node when its own was full, so each page goes to the zone of
+ * the node that really holds it.
+ */
+static int release_bitmap(struct mmsim_machine *m, unsigned n)
+{
+    uint64_t pfn = MMSIM_PFN_DOWN(m->bootmem_maps[n][0]);
+    uint64_t end =
+        MMSIM_PFN_DOWN(m->bootmem_maps[n][0] + m->bootmem_maps[n][1]);
+
+    while (pfn < end) {
+        int r = mmsim_mem_range_of(m, pfn);
+        uint64_t stop;
+        int rc;
+
+        if (r < 0)
+            return MMSIM_ECORRUPT; /* the bitmap was allocated from RAM */
+        stop = min_u64(end, m->mem[r].end);
+        rc = handoff_range(m, m->mem_nid[r], pfn, stop, UINT64_MAX);
+        if (rc)
+            return rc;
+        pfn = stop;
+    }
+    return 0;
+}
+
 static int handoff(struct mmsim_machine *m)
 {
     uint64_t defer_from[MMSIM_MAX_NODES];
@@ -808,10 +836,7 @@ static int handoff(struct mmsim_machine *m)
                 return (int)got;
             if (c.rc)
                 return c.rc;
-            rc = handoff_range(
-                m, (int)n, MMSIM_PFN_DOWN(m->bootmem_maps[n][0]),
-                MMSIM_PFN_DOWN(m->bootmem_maps[n][0] + m->bootmem_maps[n][1]),
-                UINT64_MAX);
+            rc = release_bitmap(m, n);
             if (rc)
                 return rc;
         }
