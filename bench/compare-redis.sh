@@ -144,12 +144,24 @@ echo "mmsimd $("$mmsimd" --version | awk '{print $2}') at $maddr" \
     "(--workers $workers, default machine);" \
     "$(redis-server --version | awk '{print $1, $2, $3}') at" \
     "127.0.0.1:$rport (no persistence)"
-echo "host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+# idle_pct: how idle the host's CPUs are over one second (from /proc/stat).
+idle_pct() {
+    local a b
+    a=$(head -1 /proc/stat)
+    sleep 1
+    b=$(head -1 /proc/stat)
+    printf '%s\n%s\n' "$a" "$b" | awk '
+        { t = 0; for (i = 2; i <= 9; i++) t += $i; tot[NR] = t; idle[NR] = $5 }
+        END { d = tot[2] - tot[1]; print d ? int(100 * (idle[2] - idle[1]) / d) : 100 }'
+}
+
+idle=$(idle_pct)
+echo "host: $(nproc) CPUs, ${idle}% idle before the run;" \
     "mmsim-bench --threads $threads; redis-benchmark one thread;" \
     "$rounds rounds, medians"
-if awk '{ exit !($1 > 0.5) }' /proc/loadavg; then
-    echo "note: the host is busy; both servers share it with that load," \
-        "so the figures will be noisy"
+if [ "$idle" -lt 90 ]; then
+    echo "note: something else is using the CPUs; both servers and" \
+        "clients share them with it, so the figures will be noisy"
 fi
 echo
 
@@ -170,6 +182,7 @@ run_mmsim() {
         die "mmsim-bench -t $4 -c $1 -P $2 failed"
     fi
     csv_fields "$tmp/out.csv" "$5" >>"$6" || die "no $5 line from mmsim-bench"
+    echo "    mmsim-bench -t $4: $(tail -1 "$6") (ops/s p50 p99)" >&2
 }
 
 # run_redis C P N TEST LABEL OUT [ARGS...]
@@ -185,6 +198,7 @@ run_redis() {
         die "this redis-benchmark prints no percentiles in --csv (need 6.2+)"
     csv_fields "$tmp/out.csv" "$label" >>"$out" ||
         die "no $label line from redis-benchmark"
+    echo "    redis-benchmark -t $t: $(tail -1 "$out")" >&2
 }
 
 # median FILE COLUMN
@@ -204,7 +218,7 @@ for cfg in $configs; do
         run_redis "$c" "$p" "$n" incr INCR "$tmp/r-incr-$c"
         run_mmsim "$c" "$p" "$n" write4k WRITE4K "$tmp/m-w4k-$c"
         run_redis "$c" "$p" "$n" set SET "$tmp/r-set-$c" -d 4096
-        echo "  round $r done" >&2
+        echo "  round $r done, host $(idle_pct)% idle" >&2
     done
 done
 echo >&2
@@ -250,5 +264,4 @@ for cfg in $configs; do
 done
 echo
 echo "Targets: ops/s ratio at least the target, and p99 no worse than" \
-    "redis's; $misses of 4 missed. Load average at the end:" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)."
+    "redis's; $misses of 4 missed. Host $(idle_pct)% idle after the run."
