@@ -88,6 +88,7 @@ struct nodemap {
     uint64_t end;
     uint8_t *st;
     uint8_t **data; /* page contents written, per page; NULL: zeros */
+    uint32_t *head; /* at a live block's first page: its index + 1 */
 };
 
 /* A set of acceptable return codes. */
@@ -185,7 +186,7 @@ static void log_hook(void *ctx, int level, const char *line)
 
 /* ---- the page model ----------------------------------------------------- */
 
-static uint8_t *page_slot(struct ctx *c, uint64_t pfn)
+FZ_NOCOV static uint8_t *page_slot(struct ctx *c, uint64_t pfn)
 {
     for (unsigned n = 0; n < c->nr_nodes; n++)
         if (pfn >= c->nm[n].start && pfn < c->nm[n].end)
@@ -193,14 +194,14 @@ static uint8_t *page_slot(struct ctx *c, uint64_t pfn)
     return NULL;
 }
 
-static int page_state(struct ctx *c, uint64_t pfn)
+FZ_NOCOV static int page_state(struct ctx *c, uint64_t pfn)
 {
     uint8_t *s = page_slot(c, pfn);
 
     return s ? *s : PS_HOLE;
 }
 
-static void set_state(struct ctx *c, uint64_t pfn, int st)
+FZ_NOCOV static void set_state(struct ctx *c, uint64_t pfn, int st)
 {
     uint8_t *s = page_slot(c, pfn);
 
@@ -209,7 +210,7 @@ static void set_state(struct ctx *c, uint64_t pfn, int st)
 }
 
 /* The model's copy of a page's contents: NULL reads as zeros. */
-static uint8_t **page_data(struct ctx *c, uint64_t pfn)
+FZ_NOCOV static uint8_t **page_data(struct ctx *c, uint64_t pfn)
 {
     for (unsigned n = 0; n < c->nr_nodes; n++)
         if (pfn >= c->nm[n].start && pfn < c->nm[n].end)
@@ -217,13 +218,13 @@ static uint8_t **page_data(struct ctx *c, uint64_t pfn)
     return NULL;
 }
 
-static bool is_ram(int st)
+FZ_NOCOV static bool is_ram(int st)
 {
     return st != PS_HOLE && st != PS_HOLE_FREED;
 }
 
 /* Node whose span holds @pfn, or -1. */
-static int node_of(struct ctx *c, uint64_t pfn)
+FZ_NOCOV static int node_of(struct ctx *c, uint64_t pfn)
 {
     for (unsigned n = 0; n < c->nr_nodes; n++)
         if (pfn >= c->nm[n].start && pfn < c->nm[n].end)
@@ -231,7 +232,7 @@ static int node_of(struct ctx *c, uint64_t pfn)
     return -1;
 }
 
-static uint64_t count_state(struct ctx *c, int st)
+FZ_NOCOV static uint64_t count_state(struct ctx *c, int st)
 {
     uint64_t k = 0;
 
@@ -518,7 +519,8 @@ static void build_model(struct ctx *c)
 
         c->nm[n].st = calloc(span, 1);
         c->nm[n].data = calloc(span, sizeof(*c->nm[n].data));
-        if (!c->nm[n].st || !c->nm[n].data)
+        c->nm[n].head = calloc(span, sizeof(*c->nm[n].head));
+        if (!c->nm[n].st || !c->nm[n].data || !c->nm[n].head)
             fz_fail("out of host memory");
     }
     for (unsigned i = 0; i < d->nr_ranges; i++)
@@ -754,6 +756,15 @@ static int gfp_highest(const struct ctx *c, mmsim_gfp_t gfp)
 /* ---- the live list --------------------------------------------------------
  */
 
+/* The live-index slot of @pfn (index + 1 at a block's head; 0 else). */
+FZ_NOCOV static uint32_t *head_slot(struct ctx *c, uint64_t pfn)
+{
+    for (unsigned n = 0; n < c->nr_nodes; n++)
+        if (pfn >= c->nm[n].start && pfn < c->nm[n].end)
+            return &c->nm[n].head[pfn - c->nm[n].start];
+    return NULL;
+}
+
 static void live_add(struct ctx *c, const struct live *l)
 {
     if (c->nr_live == c->cap_live) {
@@ -766,6 +777,7 @@ static void live_add(struct ctx *c, const struct live *l)
         c->cap_live = cap;
     }
     c->live[c->nr_live++] = *l;
+    *head_slot(c, l->pfn) = (uint32_t)c->nr_live;
     for (uint64_t p = l->pfn; p < l->pfn + (UINT64_C(1) << l->order); p++)
         set_state(c, p, PS_ALLOC);
     c->zone_held[l->where.nid][l->where.zone] += UINT64_C(1) << l->order;
@@ -783,20 +795,29 @@ static void live_del(struct ctx *c, size_t i)
         *d = NULL;
     }
     c->zone_held[l.where.nid][l.where.zone] -= UINT64_C(1) << l.order;
+    *head_slot(c, l.pfn) = 0;
     c->live[i] = c->live[--c->nr_live];
+    if (i < c->nr_live)
+        *head_slot(c, c->live[i].pfn) = (uint32_t)i + 1;
     c->freed[c->freed_pos] = l.pfn;
     c->freed_pos = (c->freed_pos + 1) % FREED_RING;
     if (c->nr_freed < FREED_RING)
         c->nr_freed++;
 }
 
-/* Index of the live block holding @pfn, or -1. */
-static long live_find(const struct ctx *c, uint64_t pfn)
+/*
+ * Index of the live block holding @pfn, or -1: the head is @pfn rounded
+ * down to some order, and blocks never overlap.
+ */
+FZ_NOCOV static long live_find(struct ctx *c, uint64_t pfn)
 {
-    for (size_t i = 0; i < c->nr_live; i++)
-        if (pfn >= c->live[i].pfn &&
-            pfn < c->live[i].pfn + (UINT64_C(1) << c->live[i].order))
-            return (long)i;
+    for (unsigned o = 0; o <= c->max_order; o++) {
+        uint64_t head = pfn & ~((UINT64_C(1) << o) - 1);
+        uint32_t *slot = head_slot(c, head);
+
+        if (slot && *slot && c->live[*slot - 1].order >= o)
+            return (long)*slot - 1;
+    }
     return -1;
 }
 
@@ -2141,6 +2162,7 @@ static void ctx_free(struct ctx *c)
              i++)
             free(c->nm[n].data[i]);
         free(c->nm[n].data);
+        free(c->nm[n].head);
         free(c->nm[n].st);
     }
     free(c->live);
