@@ -1167,8 +1167,13 @@ int mmsim_free_bootmem_late(struct mmsim_machine *m, uint64_t addr,
         }
         rc = 0;
     }
-    if (m->mb)
-        mmsim_memblock_free(m->mb, addr, size);
+    /* memblock_free_late(): the range leaves memblock.reserved first; if
+     * that fails (host memory), buddy must not get the pages either. */
+    if (m->mb) {
+        rc = mmsim_memblock_free(m->mb, addr, size);
+        if (rc)
+            goto out;
+    }
     for (uint64_t pfn = s; pfn < e;) {
         struct mmsim_zone *z = mmsim_pfn_to_zone(m, pfn);
         uint64_t end = min_u64(e, z->end_pfn);
