@@ -213,19 +213,7 @@ static void net_log(void *ctx, int level, const char *line)
 /* ---- options ----------------------------------------------------------- */
 
 enum {
-    OPT_NUMA = 256,
-    OPT_RESERVE,
-    OPT_CPUS,
-    OPT_MAX_ORDER,
-    OPT_MIN_FREE,
-    OPT_WSF,
-    OPT_LRR,
-    OPT_MOVABLECORE,
-    OPT_HIGHMEM,
-    OPT_EARLY,
-    OPT_DEFERRED,
-    OPT_CONFIG,
-    OPT_LISTEN,
+    OPT_LISTEN = 256,
     OPT_UNIX,
     OPT_UNIX_MODE,
     OPT_TOKEN_FILE,
@@ -242,40 +230,6 @@ enum {
     OPT_DRAIN_TIMEOUT,
     OPT_VERSION,
 };
-
-/* getopt option -> the config library's option name (as mmsim-boot). */
-static const char *config_name(int opt)
-{
-    switch (opt) {
-    case 'm':
-        return "m";
-    case OPT_NUMA:
-        return "numa";
-    case OPT_RESERVE:
-        return "reserve";
-    case OPT_CPUS:
-        return "cpus";
-    case OPT_MAX_ORDER:
-        return "max-order";
-    case OPT_MIN_FREE:
-        return "min-free-kbytes";
-    case OPT_WSF:
-        return "watermark-scale-factor";
-    case OPT_LRR:
-        return "lowmem-reserve-ratio";
-    case OPT_MOVABLECORE:
-        return "movablecore";
-    case OPT_HIGHMEM:
-        return "highmem";
-    case OPT_EARLY:
-        return "early";
-    case OPT_DEFERRED:
-        return "deferred-init";
-    case OPT_CONFIG:
-        return "config";
-    }
-    return NULL;
-}
 
 struct daemon_opts {
     const char *listen; /* NULL: none */
@@ -568,18 +522,7 @@ static void *late_init_thread(void *arg)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"numa", required_argument, NULL, OPT_NUMA},
-        {"reserve", required_argument, NULL, OPT_RESERVE},
-        {"cpus", required_argument, NULL, OPT_CPUS},
-        {"max-order", required_argument, NULL, OPT_MAX_ORDER},
-        {"min-free-kbytes", required_argument, NULL, OPT_MIN_FREE},
-        {"watermark-scale-factor", required_argument, NULL, OPT_WSF},
-        {"lowmem-reserve-ratio", required_argument, NULL, OPT_LRR},
-        {"movablecore", required_argument, NULL, OPT_MOVABLECORE},
-        {"highmem", optional_argument, NULL, OPT_HIGHMEM},
-        {"early", required_argument, NULL, OPT_EARLY},
-        {"deferred-init", required_argument, NULL, OPT_DEFERRED},
-        {"config", required_argument, NULL, OPT_CONFIG},
+        MMSIM_CONFIG_LONGOPTS,
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"unix", required_argument, NULL, OPT_UNIX},
         {"unix-mode", required_argument, NULL, OPT_UNIX_MODE},
@@ -615,7 +558,7 @@ int main(int argc, char **argv)
     size_t token_len = 0;
     char err[1024];
     uint64_t v, t0;
-    int opt, rc, status = EXIT_USAGE;
+    int opt, idx = 0, rc, status = EXIT_USAGE;
 
     logcfg.pid = (long)getpid();
     if (!b || !desc) {
@@ -640,8 +583,10 @@ int main(int argc, char **argv)
         goto out;
     }
     mmsim_config_builder_init(b);
-    while ((opt = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
-        const char *name = config_name(opt);
+    while ((opt = getopt_long(argc, argv, "m:h", longopts, &idx)) != -1) {
+        const char *name = opt == 'm'                   ? "m"
+                           : opt == MMSIM_CONFIG_GETOPT ? longopts[idx].name
+                                                        : NULL;
         const char *bad = NULL;
 
         if (name) {

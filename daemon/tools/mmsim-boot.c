@@ -18,55 +18,9 @@
 #define PROG "mmsim-boot"
 
 enum {
-    OPT_NUMA = 256,
-    OPT_RESERVE,
-    OPT_CPUS,
-    OPT_MAX_ORDER,
-    OPT_MIN_FREE,
-    OPT_WSF,
-    OPT_LRR,
-    OPT_MOVABLECORE,
-    OPT_HIGHMEM,
-    OPT_EARLY,
-    OPT_DEFERRED,
-    OPT_CONFIG,
-    OPT_SHOW,
+    OPT_SHOW = 256,
     OPT_NO_LATE_INIT,
 };
-
-/* getopt option -> the config library's option name. */
-static const char *config_name(int opt)
-{
-    switch (opt) {
-    case 'm':
-        return "m";
-    case OPT_NUMA:
-        return "numa";
-    case OPT_RESERVE:
-        return "reserve";
-    case OPT_CPUS:
-        return "cpus";
-    case OPT_MAX_ORDER:
-        return "max-order";
-    case OPT_MIN_FREE:
-        return "min-free-kbytes";
-    case OPT_WSF:
-        return "watermark-scale-factor";
-    case OPT_LRR:
-        return "lowmem-reserve-ratio";
-    case OPT_MOVABLECORE:
-        return "movablecore";
-    case OPT_HIGHMEM:
-        return "highmem";
-    case OPT_EARLY:
-        return "early";
-    case OPT_DEFERRED:
-        return "deferred-init";
-    case OPT_CONFIG:
-        return "config";
-    }
-    return NULL;
-}
 
 static void usage(FILE *f)
 {
@@ -191,18 +145,7 @@ static int show(struct mmsim_machine *m, const char *views)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"numa", required_argument, NULL, OPT_NUMA},
-        {"reserve", required_argument, NULL, OPT_RESERVE},
-        {"cpus", required_argument, NULL, OPT_CPUS},
-        {"max-order", required_argument, NULL, OPT_MAX_ORDER},
-        {"min-free-kbytes", required_argument, NULL, OPT_MIN_FREE},
-        {"watermark-scale-factor", required_argument, NULL, OPT_WSF},
-        {"lowmem-reserve-ratio", required_argument, NULL, OPT_LRR},
-        {"movablecore", required_argument, NULL, OPT_MOVABLECORE},
-        {"highmem", optional_argument, NULL, OPT_HIGHMEM},
-        {"early", required_argument, NULL, OPT_EARLY},
-        {"deferred-init", required_argument, NULL, OPT_DEFERRED},
-        {"config", required_argument, NULL, OPT_CONFIG},
+        MMSIM_CONFIG_LONGOPTS,
         {"show", required_argument, NULL, OPT_SHOW},
         {"no-late-init", no_argument, NULL, OPT_NO_LATE_INIT},
         {"help", no_argument, NULL, 'h'},
@@ -214,7 +157,7 @@ int main(int argc, char **argv)
     bool late_init = true;
     struct mmsim_machine *m;
     char err[1024];
-    int opt, rc, status = 2;
+    int opt, idx = 0, rc, status = 2;
 
     if (!b || !d) {
         fprintf(stderr, PROG ": out of memory\n");
@@ -222,8 +165,10 @@ int main(int argc, char **argv)
         goto out;
     }
     mmsim_config_builder_init(b);
-    while ((opt = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
-        const char *name = config_name(opt);
+    while ((opt = getopt_long(argc, argv, "m:h", longopts, &idx)) != -1) {
+        const char *name = opt == 'm'                   ? "m"
+                           : opt == MMSIM_CONFIG_GETOPT ? longopts[idx].name
+                                                        : NULL;
 
         if (name) {
             if (mmsim_config_option(b, name, optarg, err, sizeof(err))) {

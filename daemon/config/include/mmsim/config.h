@@ -228,6 +228,36 @@ int mmsim_config_load_file(struct mmsim_config_builder *b, const char *path,
 int mmsim_config_finish(const struct mmsim_config_builder *b,
                         struct mmsim_desc *out, char *err, size_t errlen);
 
+/*
+ * The machine options as getopt_long() entries, for tools that take them
+ * (mmsim-boot, mmsimd): each long option's name is the name
+ * mmsim_config_option() takes, and each returns MMSIM_CONFIG_GETOPT, so
+ *
+ *     if (opt == MMSIM_CONFIG_GETOPT || opt == 'm')
+ *         mmsim_config_option(b, opt == 'm' ? "m" : longopts[idx].name, ...)
+ *
+ * with "m:" in the short options. A macro so this header needs no
+ * <getopt.h>; expand it inside a struct option array.
+ */
+#define MMSIM_CONFIG_GETOPT 0x4d00
+#define MMSIM_CONFIG_LONGOPTS                                                  \
+    {"numa", required_argument, NULL, MMSIM_CONFIG_GETOPT},                    \
+        {"reserve", required_argument, NULL, MMSIM_CONFIG_GETOPT},             \
+        {"cpus", required_argument, NULL, MMSIM_CONFIG_GETOPT},                \
+        {"max-order", required_argument, NULL, MMSIM_CONFIG_GETOPT},           \
+        {"min-free-kbytes", required_argument, NULL, MMSIM_CONFIG_GETOPT},     \
+        {"watermark-scale-factor", required_argument, NULL,                    \
+         MMSIM_CONFIG_GETOPT},                                                 \
+        {"lowmem-reserve-ratio", required_argument, NULL,                      \
+         MMSIM_CONFIG_GETOPT},                                                 \
+        {"movablecore", required_argument, NULL, MMSIM_CONFIG_GETOPT},         \
+        {"highmem", optional_argument, NULL, MMSIM_CONFIG_GETOPT},             \
+        {"early", required_argument, NULL, MMSIM_CONFIG_GETOPT},               \
+        {"deferred-init", required_argument, NULL, MMSIM_CONFIG_GETOPT},       \
+    {                                                                          \
+        "config", required_argument, NULL, MMSIM_CONFIG_GETOPT                 \
+    }
+
 /**
  * mmsim_config_options_help() - the --help text of the machine options.
  *
