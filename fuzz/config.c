@@ -130,7 +130,9 @@ static bool same_desc(const struct mmsim_desc *a, const struct mmsim_desc *b)
             a->reserved[i].size != b->reserved[i].size ||
             strcmp(a->reserved[i].name, b->reserved[i].name) != 0)
             return false;
-    return true;
+    return a->swap_bytes == b->swap_bytes &&
+           strcmp(a->swap_path, b->swap_path) == 0 &&
+           a->oom_policy == b->oom_policy;
 }
 
 static void boot(struct ctx *c)
@@ -144,6 +146,11 @@ static void boot(struct ctx *c)
             end = c->d.ranges[i].base + c->d.ranges[i].size;
     if (mmsim_desc_total_ram(&c->d) > BOOT_MAX_RAM || end > BOOT_MAX_END)
         return;
+    /* Never let an input name a host file to create or truncate: the
+     * swap device becomes an in-memory file of bounded size. */
+    c->d.swap_path[0] = '\0';
+    if (c->d.swap_bytes > BOOT_MAX_RAM)
+        c->d.swap_bytes = BOOT_MAX_RAM;
     rc = mmsim_machine_create(&c->d, NULL, &m, c->err, sizeof(c->err));
     if (rc) {
         FZ_CHECK(rc == MMSIM_EPANIC,

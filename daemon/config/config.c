@@ -78,6 +78,8 @@ enum knob {
     KNOB_HIGHMEM,
     KNOB_EARLY,
     KNOB_DEFERRED_INIT,
+    KNOB_SWAP, /* the size; a file given is swap_path[0] != 0 */
+    KNOB_OOM_POLICY,
     NR_KNOBS
 };
 
@@ -95,6 +97,8 @@ static const struct knob_info {
     [KNOB_HIGHMEM] = {"highmem", 0, 0},
     [KNOB_EARLY] = {"early", 0, 0},
     [KNOB_DEFERRED_INIT] = {"deferred-init", 0, 0},
+    [KNOB_SWAP] = {"swap", 0, 0},
+    [KNOB_OOM_POLICY] = {"oom-policy", 0, 0},
 };
 
 /* What each knob takes, for YAML type errors. */
@@ -108,6 +112,8 @@ static const char *const knob_want[NR_KNOBS] = {
     [KNOB_HIGHMEM] = "true, false or a size",
     [KNOB_EARLY] = "memblock or bootmem",
     [KNOB_DEFERRED_INIT] = "true or false",
+    [KNOB_SWAP] = "a size or a mapping",
+    [KNOB_OOM_POLICY] = "kill or fail",
 };
 
 /* Top-level YAML keys: the knobs first, in enum knob order. */
@@ -129,6 +135,8 @@ static const char *const top_keys[NR_TOP_KEYS] = {
     [KNOB_HIGHMEM] = "highmem",
     [KNOB_EARLY] = "early_allocator",
     [KNOB_DEFERRED_INIT] = "deferred_init",
+    [KNOB_SWAP] = "swap",
+    [KNOB_OOM_POLICY] = "oom_policy",
     [TOP_MEMORY] = "memory",
     [TOP_NODES] = "nodes",
     [TOP_RESERVED] = "reserved",
@@ -424,6 +432,125 @@ static int ram_size_check(uint64_t bytes, bool node, char *why, size_t whylen)
     return 0;
 }
 
+/* Swap sizes: 0 (no swap), else whole pages, 2 pages .. 16 TiB. */
+static int swap_size_check(uint64_t bytes, char *why, size_t whylen)
+{
+    struct sizestr s, lim;
+
+    if (bytes == 0)
+        return 0;
+    if (bytes & PAGE_MASK) {
+        snprintf(why, whylen, "%s is not a multiple of the 4 KiB page",
+                 size_str(&s, bytes));
+        return -1;
+    }
+    if (bytes < 2 * MMSIM_PAGE_SIZE) {
+        snprintf(why, whylen,
+                 "%s is less than 2 pages (the header page and one slot); "
+                 "0 means no swap",
+                 size_str(&s, bytes));
+        return -1;
+    }
+    if (bytes > MMSIM_CONFIG_SWAP_MAX_BYTES) {
+        snprintf(why, whylen,
+                 "%s is more than %s, the most 32-bit swap slots can "
+                 "address",
+                 size_str(&s, bytes),
+                 size_str(&lim, MMSIM_CONFIG_SWAP_MAX_BYTES));
+        return -1;
+    }
+    return 0;
+}
+
+/* A swap file (or directory) name: 1..MMSIM_DESC_PATH_LEN - 1 bytes. */
+static int swap_path_check(const char *path, char *why, size_t whylen)
+{
+    size_t n = strlen(path);
+
+    if (n == 0) {
+        snprintf(why, whylen, "the swap file name is empty");
+        return -1;
+    }
+    if (n >= MMSIM_DESC_PATH_LEN) {
+        snprintf(why, whylen,
+                 "the swap file name has %zu characters; at most %d", n,
+                 MMSIM_DESC_PATH_LEN - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * --swap SIZE[,file=PATH]: SIZE may also be written size=SIZE, and either
+ * part may be left out. file= comes last and takes the rest, commas and
+ * all (as --reserve's NAME). Sets what it names and keeps the other part.
+ */
+static int swap_option(struct mmsim_config_builder *b, const char *text,
+                       char *why, size_t whylen)
+{
+    const char *p = text, *path = NULL;
+    bool has_size = false;
+    uint64_t size = 0;
+    char field[96];
+
+    for (bool first = true;; first = false) {
+        const char *comma, *eq, *v;
+        size_t n;
+
+        if (strncmp(p, "file=", 5) == 0) {
+            path = p + 5;
+            if (swap_path_check(path, why, whylen))
+                return -1;
+            break;
+        }
+        comma = strchr(p, ',');
+        n = comma ? (size_t)(comma - p) : strlen(p);
+        eq = memchr(p, '=', n);
+        if (eq && (eq - p != 4 || strncmp(p, "size", 4) != 0)) {
+            snprintf(why, whylen,
+                     "unknown parameter '%.*s' (swap takes SIZE or size=, "
+                     "then file=)",
+                     (int)((size_t)(eq - p) < 40 ? (size_t)(eq - p) : 40), p);
+            return -1;
+        }
+        if (eq == NULL && !first) {
+            snprintf(why, whylen, "'%.*s' is not key=value",
+                     (int)(n < 40 ? n : 40), p);
+            return -1;
+        }
+        if (has_size) {
+            snprintf(why, whylen, "the size is given twice");
+            return -1;
+        }
+        v = eq ? eq + 1 : p;
+        n -= (size_t)(v - p);
+        if (n >= sizeof(field)) {
+            snprintf(why, whylen, "'%.40s...' is not a size", v);
+            return -1;
+        }
+        memcpy(field, v, n);
+        field[n] = '\0';
+        if (size_text(field, 0, &size, why, whylen) ||
+            swap_size_check(size, why, whylen))
+            return -1;
+        has_size = true;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    if (path && has_size && size == 0) {
+        snprintf(why, whylen, "a swap file with size 0; 0 means no swap");
+        return -1;
+    }
+    if (has_size) {
+        b->swap_bytes = size;
+        b->knobs_set |= 1u << KNOB_SWAP;
+    }
+    if (path)
+        snprintf(b->swap_path, sizeof(b->swap_path), "%s", path);
+    return 0;
+}
+
 static int knob_set(struct mmsim_config_builder *b, enum knob k,
                     const char *text, char *why, size_t whylen)
 {
@@ -521,6 +648,19 @@ static int knob_set(struct mmsim_config_builder *b, enum knob k,
             return -1;
         }
         b->deferred_init = on;
+        break;
+    case KNOB_SWAP:
+        return swap_option(b, text ? text : "", why, whylen);
+    case KNOB_OOM_POLICY:
+        if (text && strcmp(text, "kill") == 0) {
+            b->oom_policy = MMSIM_OOM_KILL;
+        } else if (text && strcmp(text, "fail") == 0) {
+            b->oom_policy = MMSIM_OOM_FAIL;
+        } else {
+            snprintf(why, whylen, "'%.40s' is not an OOM policy (kill or fail)",
+                     text ? text : "");
+            return -1;
+        }
         break;
     case NR_KNOBS:
         return -1;
@@ -861,6 +1001,20 @@ const char *mmsim_config_options_help(void)
            "                       early allocator (default memblock)\n"
            "  --deferred-init on|off\n"
            "                       defer struct page init (default on)\n"
+           "  --swap SIZE[,file=PATH]\n"
+           "                       swap device of SIZE bytes, 0 for none "
+           "(default: the RAM\n"
+           "                       size, at most 64G); file= is a file, or "
+           "a directory to\n"
+           "                       hold an unnamed one (default: the "
+           "tool's, see above);\n"
+           "                       size=SIZE or file=PATH alone keeps the "
+           "other part\n"
+           "  --oom-policy kill|fail\n"
+           "                       when reclaim frees nothing: kill the "
+           "largest address\n"
+           "                       space (default) or fail the "
+           "allocation\n"
            "  --config FILE        load a YAML machine file (see "
            "docs/machine.md)\n"
            "Sizes: decimal or 0x hex, then optionally K, M, G or T (any "
@@ -873,9 +1027,9 @@ const char *mmsim_config_options_help(void)
            "a file's\n"
            "memory or nodes, the machine is the built-in one: 2 nodes, about "
            "8G, SLIT\n"
-           "10/21. Options apply in order; later ones override earlier ones, "
-           "including\n"
-           "what a --config file set.\n";
+           "10/21, 8G of swap. Options apply in order; later ones override "
+           "earlier ones,\n"
+           "including what a --config file set.\n";
 }
 
 /* ------------------------------------------------------------------ */
@@ -964,8 +1118,10 @@ static int node_sizes(const struct mmsim_config_builder *b, uint64_t *sizes,
     return 0;
 }
 
+/* Lays out -m and the nodes' sizes; @ram receives the RAM size (-m). */
 static int layout_sizes(const struct mmsim_config_builder *b,
-                        struct mmsim_desc *out, char *err, size_t errlen)
+                        struct mmsim_desc *out, uint64_t *ram, char *err,
+                        size_t errlen)
 {
     /* RAM offsets -> physical addresses; see mmsim/config.h. */
     static const struct {
@@ -985,6 +1141,7 @@ static int layout_sizes(const struct mmsim_config_builder *b,
     rc = node_sizes(b, sizes, &total, err, errlen);
     if (rc)
         return rc;
+    *ram = total;
     end_phys = total > BELOW_4G_END ? total + PCI_HOLE_BYTES : total;
     if (end_phys > limit)
         return fail(err, errlen,
@@ -1019,8 +1176,10 @@ static int layout_sizes(const struct mmsim_config_builder *b,
     return 0;
 }
 
+/* Copies the nodes' ranges; @ram receives their total. */
 static int layout_ranges(const struct mmsim_config_builder *b,
-                         struct mmsim_desc *out, char *err, size_t errlen)
+                         struct mmsim_desc *out, uint64_t *ram, char *err,
+                         size_t errlen)
 {
     struct sizestr s1, s2;
     uint64_t sum = 0;
@@ -1043,7 +1202,17 @@ static int layout_ranges(const struct mmsim_config_builder *b,
         return fail(err, errlen, "%s is %s but the nodes' ranges add up to %s",
                     b->memory_origin, size_str(&s1, b->memory_bytes),
                     size_str(&s2, sum));
+    *ram = sum;
     return 0;
+}
+
+/* The swap of a machine laid out from sizes or ranges (mmsim/config.h). */
+static uint64_t default_swap_bytes(uint64_t ram)
+{
+    if (ram > MMSIM_CONFIG_DEFAULT_SWAP_MAX_BYTES)
+        ram = MMSIM_CONFIG_DEFAULT_SWAP_MAX_BYTES;
+    ram &= ~PAGE_MASK;
+    return ram < 2 * MMSIM_PAGE_SIZE ? 0 : ram;
 }
 
 static bool ram_covers(const struct mmsim_desc *d, uint64_t base, uint64_t size)
@@ -1120,12 +1289,21 @@ static void apply_knobs(const struct mmsim_config_builder *b,
         out->early = b->early;
     if (KNOB_IS_SET(KNOB_DEFERRED_INIT))
         out->deferred_init = b->deferred_init;
+    if (KNOB_IS_SET(KNOB_SWAP))
+        out->swap_bytes = b->swap_bytes;
+    if (b->swap_path[0])
+        memcpy(out->swap_path, b->swap_path, sizeof(out->swap_path));
+    if (out->swap_bytes == 0) /* no device: no file either */
+        memset(out->swap_path, 0, sizeof(out->swap_path));
+    if (KNOB_IS_SET(KNOB_OOM_POLICY))
+        out->oom_policy = b->oom_policy;
 #undef KNOB_IS_SET
 }
 
 int mmsim_config_finish(const struct mmsim_config_builder *b,
                         struct mmsim_desc *out, char *err, size_t errlen)
 {
+    uint64_t ram = 0;
     int rc;
 
     if (b == NULL || out == NULL)
@@ -1143,11 +1321,12 @@ int mmsim_config_finish(const struct mmsim_config_builder *b,
         if (rc)
             return rc;
         if (any_node_has_ranges(b))
-            rc = layout_ranges(b, out, err, errlen);
+            rc = layout_ranges(b, out, &ram, err, errlen);
         else
-            rc = layout_sizes(b, out, err, errlen);
+            rc = layout_sizes(b, out, &ram, err, errlen);
         if (rc)
             return rc;
+        out->swap_bytes = default_swap_bytes(ram);
         for (unsigned i = 0;
              !b->reserved_replace &&
              i < sizeof(default_reserved) / sizeof(default_reserved[0]);
@@ -1473,6 +1652,61 @@ static int ylrr(const struct yctx *c, const yaml_node_t *map)
         c->b->lowmem_reserve_ratio_set |= 1u << lrr_zones[k];
     }
     c->b->knobs_set |= 1u << KNOB_LRR;
+    return 0;
+}
+
+/* swap: a size, or a mapping {size, file} of which either may be left out. */
+static int yswap(const struct yctx *c, const yaml_node_t *val)
+{
+    static const char *const keys[2] = {"size", "file"};
+    const yaml_node_t *size_node = NULL, *file_node = NULL;
+    struct mmsim_config_builder *b = c->b;
+    const char *path = NULL;
+    size_t seen[2] = {0};
+    uint64_t size = 0;
+    char why[192];
+
+    if (val->type == YAML_SCALAR_NODE && !ynull(val)) {
+        size_node = val;
+        if (ysize(c, val, "swap", &size))
+            return MMSIM_ECONFIG;
+        if (swap_size_check(size, why, sizeof(why)))
+            return yfail(c, val, "swap", "%s", why);
+    } else if (val->type != YAML_MAPPING_NODE) {
+        return yfail(c, val, "swap", "expected %s, got %s",
+                     knob_want[KNOB_SWAP], ykind(val));
+    }
+    for (unsigned i = 0; val->type == YAML_MAPPING_NODE && i < ycount(val);
+         i++) {
+        const yaml_node_t *key, *v;
+        int k = ykey(c, &val->data.mapping.pairs.start[i], "swap", keys, 2,
+                     seen, &key, &v);
+
+        if (k < 0)
+            return MMSIM_ECONFIG;
+        if (k == 0) {
+            if (ysize(c, v, "swap.size", &size))
+                return MMSIM_ECONFIG;
+            if (swap_size_check(size, why, sizeof(why)))
+                return yfail(c, v, "swap.size", "%s", why);
+            size_node = v;
+        } else {
+            if (yscalar(c, v, "swap.file", "a path", &path))
+                return MMSIM_ECONFIG;
+            if (swap_path_check(path, why, sizeof(why)))
+                return yfail(c, v, "swap.file", "%s", why);
+            file_node = v;
+        }
+    }
+    if (file_node && size_node && size == 0)
+        return yfail(c, file_node, "swap.file",
+                     "a swap file with size 0; 0 means no swap");
+    if (size_node) {
+        b->swap_bytes = size;
+        b->knobs_set |= 1u << KNOB_SWAP;
+    }
+    if (file_node)
+        snprintf(b->swap_path, sizeof(b->swap_path), "%s", path);
     return 0;
 }
 
@@ -1838,6 +2072,9 @@ static int ytop(struct yctx *c, const yaml_node_t *map)
         case KNOB_LRR:
             rc = ylrr(c, val);
             break;
+        case KNOB_SWAP:
+            rc = yswap(c, val);
+            break;
         default:
             if (yscalar(c, val, top_keys[k], knob_want[k], &text))
                 return MMSIM_ECONFIG;
@@ -1964,4 +2201,19 @@ int mmsim_config_load_file(struct mmsim_config_builder *b, const char *path,
     free(buf);
     fclose(f);
     return rc;
+}
+
+int mmsim_config_default_swap_dir(char *buf, size_t len)
+{
+    const char *dir = getenv("TMPDIR");
+
+    if (dir == NULL || *dir == '\0')
+        dir = MMSIM_CONFIG_SWAP_DIR_FALLBACK;
+    if (buf == NULL || strlen(dir) >= len) {
+        if (buf && len)
+            buf[0] = '\0';
+        return MMSIM_ERANGE;
+    }
+    memcpy(buf, dir, strlen(dir) + 1);
+    return 0;
 }

@@ -14,12 +14,18 @@
  *  - (full) walking the span finds exactly those free and pcp blocks and
  *    allocated blocks adding up to the allocated count, and no flags on
  *    any page inside a block.
+ *
+ * And for anonymous memory (docs/reclaim.md): every pte against the page
+ * or swap slot it names, every LRU list against its count and its pages'
+ * rmap entries, and the used swap slots against the ptes; then the
+ * vmalloc space's own checker.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "mmsim/vmalloc.h"
+#include "vm_internal.h"
 
 struct checker {
     char *err;
@@ -192,6 +198,9 @@ static int check_walk(struct checker *c, uint64_t free_pages,
             pfn++;
             continue;
         }
+        /* Anonymous pages are allocated heads with LRU state bits. */
+        if ((flags & PG_ANON) && (flags & ~PG_ANON_BITS) == PG_HEAD)
+            flags = PG_HEAD;
         if (flags != PG_BUDDY && flags != PG_PCP && flags != PG_HEAD)
             return fail(c, "pfn %#" PRIx64 " has unknown flags %#x", pfn,
                         flags);
@@ -261,6 +270,170 @@ static int check_zone(struct checker *c, bool full)
     return 0;
 }
 
+/* ---- the checker ----------------------------------------------------------
+ */
+
+__attribute__((format(printf, 3, 4))) static int vfail(char *err, size_t errlen,
+                                                       const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return MMSIM_ECORRUPT;
+}
+
+/* One node's lists: links, flags, counts, and rmap entries that name a
+ * live address space mapping the page there. All mm locks are held. */
+static int check_lru(struct mmsim_machine *m, int nid, char *err, size_t errlen)
+{
+    struct mmsim_lru *l = &m->vm->lru[nid];
+
+    for (int lru = 0; lru < NR_LRU; lru++) {
+        uint64_t n = 0;
+        uint32_t prev = PFN_NONE;
+
+        for (uint32_t pfn = l->head[lru]; pfn != PFN_NONE;
+             pfn = pfn_to_page(m, pfn)->next) {
+            struct mmsim_page *p = pfn_to_page(m, pfn);
+            uint8_t f = page_flags(p);
+            struct rmap_ent *e;
+            struct vm_region *r;
+            bool found = false;
+
+            if (++n > l->nr[lru] || pfn >= m->max_pfn)
+                return vfail(err, errlen,
+                             "node %d %s LRU: longer than its count %" PRIu64,
+                             nid, lru ? "active" : "inactive", l->nr[lru]);
+            if (p->prev != prev)
+                return vfail(err, errlen,
+                             "node %d LRU: pfn %#x has a bad prev link", nid,
+                             pfn);
+            if ((f & ~PG_REFERENCED) !=
+                (PG_HEAD | PG_ANON | PG_LRU | (lru ? PG_ACTIVE : 0)))
+                return vfail(err, errlen,
+                             "node %d %s LRU: pfn %#x has flags %#x", nid,
+                             lru ? "active" : "inactive", pfn, f);
+            if (m->zones_by_zid[p->zid]->nid != nid)
+                return vfail(err, errlen,
+                             "node %d LRU: pfn %#x belongs to node %d", nid,
+                             pfn, m->zones_by_zid[p->zid]->nid);
+            if (p->tag >= l->rmap_cap || !l->rmap[p->tag].mm)
+                return vfail(err, errlen,
+                             "node %d LRU: pfn %#x has no rmap entry", nid,
+                             pfn);
+            e = &l->rmap[p->tag];
+            for (struct mmsim_mm *mm = m->vm->mm_list; mm; mm = mm->next)
+                found |= mm == e->mm;
+            r = found ? mmsim_find_region(e->mm, e->vaddr) : NULL;
+            if (!r || r->pte[(e->vaddr - r->start) >> MMSIM_PAGE_SHIFT] !=
+                          pte_mk_present(pfn))
+                return vfail(err, errlen,
+                             "node %d LRU: pfn %#x: rmap says %#" PRIx64
+                             " of owner %" PRIu64 ", which does not map it",
+                             nid, pfn, e->vaddr, found ? e->mm->owner : 0);
+            prev = pfn;
+        }
+        if (n != l->nr[lru] || l->tail[lru] != prev)
+            return vfail(err, errlen,
+                         "node %d %s LRU: %" PRIu64 " pages, count %" PRIu64,
+                         nid, lru ? "active" : "inactive", n, l->nr[lru]);
+    }
+    return 0;
+}
+
+/* One address space: every pte against the page or slot it names. */
+static int check_mm(struct mmsim_machine *m, struct mmsim_mm *mm,
+                    uint64_t *swapped, char *err, size_t errlen)
+{
+    uint64_t rss = 0, swp = 0, vm = 0;
+
+    for (unsigned i = 0; i < mm->nr_regions; i++) {
+        struct vm_region *r = &mm->regions[i];
+
+        if (i && r->start < mm->regions[i - 1].start +
+                                mm->regions[i - 1].nr * MMSIM_PAGE_SIZE)
+            return vfail(err, errlen, "owner %" PRIu64 ": regions overlap",
+                         mm->owner);
+        vm += r->nr;
+        for (uint64_t j = 0; j < r->nr; j++) {
+            uint64_t pte = r->pte[j];
+
+            if (pte & PTE_PRESENT) {
+                uint64_t pfn = pte_val(pte);
+                uint8_t f =
+                    pfn < m->max_pfn ? page_flags(pfn_to_page(m, pfn)) : 0;
+
+                if (!(f & PG_ANON) || !(f & PG_HEAD))
+                    return vfail(
+                        err, errlen,
+                        "owner %" PRIu64 ": %#" PRIx64 " maps pfn %#" PRIx64
+                        ", which is not anonymous (flags %#x)",
+                        mm->owner, r->start + j * MMSIM_PAGE_SIZE, pfn, f);
+                rss++;
+            } else if (pte & PTE_SWAP) {
+                if (!mmsim_swap_slot_used(m, pte_val(pte)))
+                    return vfail(err, errlen,
+                                 "owner %" PRIu64 ": %#" PRIx64
+                                 " names free swap slot %" PRIu64,
+                                 mm->owner, r->start + j * MMSIM_PAGE_SIZE,
+                                 pte_val(pte));
+                swp++;
+            } else if (pte) {
+                return vfail(err, errlen,
+                             "owner %" PRIu64 ": bad pte %#" PRIx64, mm->owner,
+                             pte);
+            }
+        }
+    }
+    if (rss != atomic_load(&mm->rss) || swp != atomic_load(&mm->swapents) ||
+        vm != atomic_load(&mm->total_vm))
+        return vfail(err, errlen,
+                     "owner %" PRIu64 ": ptes give rss %" PRIu64
+                     " swap %" PRIu64 " vm %" PRIu64 ", counters %" PRIu64
+                     "/%" PRIu64 "/%" PRIu64,
+                     mm->owner, rss, swp, vm, atomic_load(&mm->rss),
+                     atomic_load(&mm->swapents), atomic_load(&mm->total_vm));
+    *swapped += swp;
+    return 0;
+}
+
+int mmsim_vm_check(struct mmsim_machine *m, char *err, size_t errlen)
+{
+    struct mmsim_vm *vm = m->vm;
+    uint64_t swapped = 0, used;
+    int rc = 0;
+
+    pthread_mutex_lock(&vm->mm_list_lock);
+    for (struct mmsim_mm *mm = vm->mm_list; mm; mm = mm->next)
+        pthread_mutex_lock(&mm->lock);
+    for (struct mmsim_mm *mm = vm->mm_list; mm && !rc; mm = mm->next)
+        rc = check_mm(m, mm, &swapped, err, errlen);
+    for (unsigned n = 0; n < m->nr_nodes && !rc; n++) {
+        mmsim_spin_lock(&vm->lru[n].lock);
+        rc = check_lru(m, (int)n, err, errlen);
+        mmsim_spin_unlock(&vm->lru[n].lock);
+    }
+    if (!rc && vm->swap.fd >= 0) {
+        mmsim_spin_lock(&vm->swap.lock);
+        used = vm->swap.used;
+        mmsim_spin_unlock(&vm->swap.lock);
+        /* Every used slot is named by exactly one pte (none is in flight:
+         * slots change hands only under the owning mm->lock). */
+        if (used != swapped)
+            rc = vfail(err, errlen,
+                       "swap: %" PRIu64 " slots used, ptes name %" PRIu64, used,
+                       swapped);
+    }
+    for (struct mmsim_mm *mm = vm->mm_list; mm; mm = mm->next)
+        pthread_mutex_unlock(&mm->lock);
+    pthread_mutex_unlock(&vm->mm_list_lock);
+    return rc;
+}
+
 int mmsim_check(struct mmsim_machine *m, bool full, char *err, size_t errlen)
 {
     int rc = 0;
@@ -270,6 +443,9 @@ int mmsim_check(struct mmsim_machine *m, bool full, char *err, size_t errlen)
     if (atomic_load(&m->phase) != MMSIM_PHASE_RUNNING)
         return 0;
     pthread_mutex_lock(&m->boot_lock);
+    rc = mmsim_vm_check(m, err, errlen);
+    if (!rc)
+        rc = mmsim_vmalloc_check(m, err, errlen);
     for (unsigned n = 0; n < m->nr_nodes && !rc; n++) {
         for_each_zone_idx(m, i)
         {

@@ -115,7 +115,9 @@ static int check_allocated(struct mmsim_machine *m, uint64_t pfn)
         uint8_t f = page_flags(p);
 
         if (f && page_order(p) >= o)
-            return f == PG_HEAD ? 0 : MMSIM_EALREADY;
+            return f == PG_HEAD  ? 0
+                   : f & PG_ANON ? MMSIM_EMAPPED
+                                 : MMSIM_EALREADY;
     }
     /* Unmarked: reserved, deferred or a hole. Ask the slow path. */
     rc = mmsim_classify_pfn(m, pfn);

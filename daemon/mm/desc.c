@@ -11,6 +11,8 @@
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
+/* Swap slots are 32-bit: at most 2^32 pages (the header page included). */
+#define SWAP_MAX_BYTES (UINT64_C(1) << 44)
 
 static const char *const zone_type_names[MMSIM_NR_ZONE_TYPES] = {
     [MMSIM_ZONE_DMA] = "DMA",         [MMSIM_ZONE_DMA32] = "DMA32",
@@ -39,6 +41,10 @@ void mmsim_desc_init(struct mmsim_desc *d)
     d->lowmem_reserve_ratio[MMSIM_ZONE_MOVABLE] = 0;
     d->early = MMSIM_EARLY_MEMBLOCK;
     d->deferred_init = true;
+    /* No swap device; the OOM killer kills, as Linux's does. */
+    d->swap_bytes = 0;
+    d->swap_path[0] = '\0';
+    d->oom_policy = MMSIM_OOM_KILL;
 }
 
 void mmsim_desc_default(struct mmsim_desc *d)
@@ -56,6 +62,9 @@ void mmsim_desc_default(struct mmsim_desc *d)
     mmsim_desc_add_reserved(d, 16 * MIB, 32 * MIB, "kernel");
     mmsim_desc_add_reserved(d, 880 * MIB, 16 * MIB, "initrd");
     mmsim_desc_set_distance(d, 0, 1, 21);
+    /* Swap as large as RAM, in an in-memory file (swap_path ""): the
+     * daemon names a directory for it instead. */
+    d->swap_bytes = 8 * GIB;
 }
 
 int mmsim_desc_add_range(struct mmsim_desc *d, int nid, uint64_t base,
@@ -257,5 +266,30 @@ int mmsim_desc_validate(const struct mmsim_desc *d, char *err, size_t errlen)
     if (d->early != MMSIM_EARLY_MEMBLOCK && d->early != MMSIM_EARLY_BOOTMEM)
         return bad(err, errlen, "early_allocator: unknown kind %d",
                    (int)d->early);
+    if (d->swap_bytes) {
+        if (d->swap_bytes & (MMSIM_PAGE_SIZE - 1))
+            return bad(err, errlen,
+                       "swap_bytes: 0x%" PRIx64
+                       " is not a multiple of the 4 KiB page",
+                       d->swap_bytes);
+        if (d->swap_bytes < 2 * MMSIM_PAGE_SIZE)
+            return bad(err, errlen,
+                       "swap_bytes: 0x%" PRIx64
+                       " is less than 2 pages (the header page and one "
+                       "slot); 0 means no swap",
+                       d->swap_bytes);
+        if (d->swap_bytes > SWAP_MAX_BYTES)
+            return bad(err, errlen,
+                       "swap_bytes: 0x%" PRIx64
+                       " is more than 16 TiB (swap slots are 32-bit)",
+                       d->swap_bytes);
+    }
+    if (memchr(d->swap_path, '\0', sizeof(d->swap_path)) == NULL)
+        return bad(err, errlen,
+                   "swap_path: not NUL-terminated within its %zu bytes",
+                   sizeof(d->swap_path));
+    if (d->oom_policy != MMSIM_OOM_KILL && d->oom_policy != MMSIM_OOM_FAIL)
+        return bad(err, errlen, "oom_policy: unknown policy %d",
+                   (int)d->oom_policy);
     return 0;
 }

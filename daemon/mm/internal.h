@@ -109,6 +109,28 @@ static inline void page_set_order(struct mmsim_page *p, unsigned order)
     __atomic_store_n(&p->order, (uint8_t)order, __ATOMIC_RELAXED);
 }
 
+/*
+ * Page flags of anonymous pages, on top of PG_HEAD (an anonymous page is
+ * an allocated order-0 block). Changed only with atomic read-modify-write
+ * (page_flags_or/and): PG_REFERENCED is set by accessors under mm->lock
+ * while the LRU bits change under lru->lock.
+ */
+#define PG_ANON       0x08u /* mapped by one address space (rmap in tag) */
+#define PG_LRU        0x10u /* on its node's LRU (else isolated) */
+#define PG_ACTIVE     0x20u /* on the active list */
+#define PG_REFERENCED 0x40u /* accessed since reclaim last looked */
+#define PG_ANON_BITS  (PG_ANON | PG_LRU | PG_ACTIVE | PG_REFERENCED)
+
+static inline uint8_t page_flags_or(struct mmsim_page *p, uint8_t f)
+{
+    return __atomic_fetch_or(&p->flags, f, __ATOMIC_RELAXED);
+}
+
+static inline uint8_t page_flags_and(struct mmsim_page *p, uint8_t f)
+{
+    return __atomic_fetch_and(&p->flags, f, __ATOMIC_RELAXED);
+}
+
 /* PAGE_ALLOC_COSTLY_ORDER: the per-cpu lists hold orders 0..3. */
 #define NR_PCP_ORDERS 4
 
@@ -282,6 +304,15 @@ struct mmsim_machine {
     size_t bootlog_len;
     size_t bootlog_cap;
     bool bootlog_oom; /* a line was lost for want of host memory */
+
+    /* Anonymous memory, LRU, swap, kswapd, OOM (vm.c, lru.c, swap.c,
+     * kswapd.c); set up at creation, see mmsim/vm.h for the locks. */
+    struct mmsim_vm *vm;
+
+    /* The vmalloc space (vmalloc.c), created on first use under
+     * @vmap_lock, which is a leaf: dropped before pages are allocated. */
+    pthread_mutex_t vmap_lock;
+    struct mmsim_vmap_space *vmap;
 };
 
 /* Zone id helpers. */
@@ -339,6 +370,15 @@ void mmsim_lock_zone_all(struct mmsim_zone *z);
 void mmsim_unlock_zone_all(struct mmsim_zone *z);
 /* Events of @z summed over zone and pcps (caller holds all its locks). */
 void mmsim_zone_events(const struct mmsim_zone *z, uint64_t ev[ZEV_NR]);
+
+/* vmalloc.c: free the vmalloc space's host memory at machine destruction
+ * (the areas' simulated pages go with the buddy allocator). */
+void mmsim_vmalloc_fini(struct mmsim_machine *m);
+
+/* vm.c: set up at creation (after the model: nodes are known), and torn
+ * down first at destruction (kswapd stopped, address spaces must be gone). */
+int mmsim_vm_init(struct mmsim_machine *m, char *err, size_t errlen);
+void mmsim_vm_fini(struct mmsim_machine *m);
 
 /* Iterate populated and unpopulated zones of a node by index. */
 #define for_each_zone_idx(m, i) for (unsigned i = 0; i < (m)->nr_zone_idx; i++)

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "hostmem.h"
-#include "internal.h"
 #include "minmax.h"
+#include "vm_internal.h"
 
 /* Sections of SPARSEMEM on x86-64 (SECTION_SIZE_BITS 27): 128 MiB. */
 #define PAGES_PER_SECTION (UINT64_C(1) << (27 - MMSIM_PAGE_SHIFT))
@@ -949,6 +949,9 @@ void mmsim_machine_destroy(struct mmsim_machine *m)
 {
     if (!m)
         return;
+    mmsim_vm_fini(m); /* stops kswapd first: it uses everything below */
+    mmsim_vmalloc_fini(m);
+    pthread_mutex_destroy(&m->vmap_lock);
     destroy_nodes(m);
     mmsim_memblock_destroy(m->mb);
     mmsim_bootmem_destroy(m->bm);
@@ -1001,8 +1004,24 @@ int mmsim_machine_create(const struct mmsim_desc *desc,
         host_free(a, m);
         return MMSIM_EHOSTMEM;
     }
+    if (pthread_mutex_init(&m->vmap_lock, NULL)) {
+        pthread_mutex_destroy(&m->boot_lock);
+        host_free(a, m);
+        return MMSIM_EHOSTMEM;
+    }
     atomic_store(&m->phase, MMSIM_PHASE_EARLY);
     setup_model(m);
+    rc = mmsim_vm_init(m, err, errlen);
+    if (rc) {
+        if (err && errlen && !err[0])
+            snprintf(err, errlen, "%s", mmsim_strerror(rc));
+        mmsim_machine_destroy(m);
+        return rc;
+    }
+    if (opts) {
+        m->vm->oom_kill = opts->oom_kill;
+        m->vm->oom_ctx = opts->oom_ctx;
+    }
 
     pthread_mutex_lock(&m->boot_lock);
     rc = setup_mem_ranges(m);

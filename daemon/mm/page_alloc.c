@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "hostmem.h"
-#include "internal.h"
 #include "minmax.h"
+#include "vm_internal.h"
 
 #define PAGES_PER_SECTION (UINT64_C(1) << (27 - MMSIM_PAGE_SHIFT))
 #define SWAP_CLUSTER_MAX  32
@@ -770,9 +770,29 @@ static const char *gfp_names(mmsim_gfp_t gfp, char *buf, size_t len)
     return buf;
 }
 
+/* wake_all_kswapds(): each node with a zone below low in the zonelist. */
+static void wake_all_kswapds(struct mmsim_machine *m,
+                             const struct alloc_ctx *ac)
+{
+    bool woken[MMSIM_MAX_NODES] = {false};
+
+    for (struct mmsim_zone **zp = ac->zonelist; *zp; zp++) {
+        struct mmsim_zone *z = *zp;
+
+        if (z->idx > ac->highest_idx || woken[z->nid])
+            continue;
+        if (free_read(z) < (int64_t)z->wmark[WMARK_LOW]) {
+            woken[z->nid] = true;
+            mmsim_wakeup_kswapd(m, z->nid);
+        }
+    }
+}
+
 /*
- * __alloc_pages_slowpath(), minus reclaim (which arrives with kswapd).
- * Out of line and cold, so the fast path stays small.
+ * __alloc_pages_slowpath(): wake kswapd, try min, then (when @gfp may
+ * block) reclaim directly and retry while that makes progress, drain the
+ * per-cpu lists, and finally the OOM killer for small orders. Out of
+ * line and cold, so the fast path stays small.
  */
 static __attribute__((noinline, cold)) int
 alloc_slowpath(struct mmsim_machine *m, struct alloc_ctx *acp, mmsim_gfp_t gfp,
@@ -789,8 +809,45 @@ alloc_slowpath(struct mmsim_machine *m, struct alloc_ctx *acp, mmsim_gfp_t gfp,
         alloc_flags |= ALLOC_MIN_RESERVE;
     if (!(gfp & MMSIM_GFP_DIRECT_RECLAIM) && !(gfp & MMSIM_GFP_NOMEMALLOC))
         alloc_flags |= ALLOC_NON_BLOCK;
+    if (gfp & MMSIM_GFP_KSWAPD_RECLAIM)
+        wake_all_kswapds(m, &ac);
     if (get_page_from_freelist(&ac, alloc_flags, pfn))
         return 0;
+
+    if (gfp & MMSIM_GFP_DIRECT_RECLAIM) {
+        bool drained = false;
+
+        for (unsigned tries = 0; tries < MAX_RECLAIM_RETRIES; tries++) {
+            uint64_t got =
+                mmsim_try_to_free_pages(m, ac.zonelist, ac.highest_idx);
+
+            if (get_page_from_freelist(&ac, alloc_flags, pfn))
+                return 0;
+            if (!drained) {
+                /* Pages on other CPUs' lists count for nothing here. */
+                mmsim_drain_all(m);
+                drained = true;
+                if (get_page_from_freelist(&ac, alloc_flags, pfn))
+                    return 0;
+            }
+            if (gfp & MMSIM_GFP_NORETRY)
+                break;
+            if (got)
+                continue;
+            /*
+             * No progress: __alloc_pages_may_oom(), for small orders,
+             * not for one node (killing frees memory anywhere) and not
+             * for lowmem requests (killing rarely frees lowmem).
+             */
+            if (order > NR_PCP_ORDERS - 1 || (gfp & MMSIM_GFP_THISNODE) ||
+                m->zone_types[ac.highest_idx] < MMSIM_ZONE_NORMAL ||
+                !mmsim_out_of_memory(m, gfp, order, nid))
+                break;
+            if (get_page_from_freelist(&ac, alloc_flags, pfn))
+                return 0;
+            tries = 0;
+        }
+    }
 
     if (gfp & MMSIM_GFP_NOFAIL) {
         if (order > 1)
@@ -892,6 +949,8 @@ static int classify_locked(struct mmsim_machine *m, struct mmsim_zone *z,
             continue;
         if (page_flags(p) & (PG_BUDDY | PG_PCP))
             return MMSIM_EALREADY;
+        if (page_flags(p) & PG_ANON)
+            return MMSIM_EMAPPED;
         if (head == pfn)
             return page_order(p) == order ? 0 : MMSIM_EORDER;
         return MMSIM_ENOTHEAD;

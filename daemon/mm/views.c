@@ -26,7 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mmsim/vmalloc.h"
+#include "vm_internal.h"
 
 /* pageblock_order on x86-64: HPAGE_PMD_ORDER, capped by MAX_PAGE_ORDER. */
 #define PAGEBLOCK_ORDER 9u
@@ -261,6 +262,29 @@ static const char *const node_stat_names[] = {
     "nr_kernel_file_pages",
 };
 
+/* The node stats the simulation keeps: the anonymous LRU's. */
+static const char *const node_anon_names[4] = {
+    "nr_inactive_anon", "nr_active_anon", "nr_isolated_anon", "nr_anon_pages"};
+
+static void node_anon_stats(struct mmsim_machine *m, int nid, uint64_t v[4])
+{
+    struct mmsim_lru_info li = {0};
+
+    mmsim_lru_info(m, nid, &li);
+    v[0] = li.inactive;
+    v[1] = li.active;
+    v[2] = li.isolated;
+    v[3] = li.inactive + li.active + li.isolated;
+}
+
+static uint64_t node_stat_value(const char *name, const uint64_t v[4])
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, node_anon_names[i]) == 0)
+            return v[i];
+    return 0;
+}
+
 /* enum zone_stat_item after the two free counters: none simulated yet. */
 static const char *const zone_stat_zero_names[] = {
     "nr_zone_inactive_anon",
@@ -331,9 +355,13 @@ static void zoneinfo_zone(struct textbuf *tb, struct mmsim_machine *m,
     tb_printf(tb, "Node %d, zone %8s", z->nid, mmsim_zone_type_name(z->type));
     if (zone_first_populated(m, nid, idx)) {
         tb_puts(tb, "\n  per-node stats");
+        uint64_t vals[4];
+
+        node_anon_stats(m, nid, vals);
         for (size_t i = 0;
              i < sizeof(node_stat_names) / sizeof(*node_stat_names); i++)
-            tb_printf(tb, "\n      %-12s %lu", node_stat_names[i], 0ul);
+            tb_printf(tb, "\n      %-12s %" PRIu64, node_stat_names[i],
+                      node_stat_value(node_stat_names[i], vals));
     }
     tb_printf(tb,
               "\n  pages free     %" PRIu64 "\n        boost    %" PRIu64
@@ -425,8 +453,24 @@ struct vm_item {
     uint64_t val;
 };
 
-/* nr_free_pages(_blocks) + numa events + pgalloc per zone + pgfree. */
-#define VMSTAT_MAX_ITEMS (2 + 6 + MMSIM_NR_ZONE_TYPES + 1)
+/* TEXTS_FOR_ZONES("allocstall"), by zone type. */
+static const char *const allocstall_names[MMSIM_NR_ZONE_TYPES] = {
+    [MMSIM_ZONE_DMA] = "allocstall_dma",
+    [MMSIM_ZONE_DMA32] = "allocstall_dma32",
+    [MMSIM_ZONE_NORMAL] = "allocstall_normal",
+    [MMSIM_ZONE_HIGHMEM] = "allocstall_high",
+    [MMSIM_ZONE_MOVABLE] = "allocstall_movable",
+    [MMSIM_ZONE_DEVICE] = "allocstall_device",
+};
+
+/* nr_free_pages(_blocks) + numa events + 4 node stats + pswpin/out +
+ * pgalloc and allocstall per zone + pgfree + 13 reclaim events. */
+#define VMSTAT_MAX_ITEMS (2 + 6 + 4 + 2 + 2 * MMSIM_NR_ZONE_TYPES + 1 + 13)
+
+static uint64_t ev(struct mmsim_machine *m, enum vm_event e)
+{
+    return atomic_load_explicit(&m->vm->ev[e], memory_order_relaxed);
+}
 
 /*
  * Gather the counters the simulation keeps, in vmstat_text order.
@@ -438,6 +482,7 @@ static unsigned vmstat_collect(struct mmsim_machine *m,
     uint64_t free = 0, free_blocks = 0, pgfree = 0;
     uint64_t numa[6] = {0};
     uint64_t pgalloc[MMSIM_NR_ZONE_TYPES] = {0};
+    uint64_t anon[4] = {0};
     struct zone_snap s;
     unsigned n = 0;
 
@@ -462,6 +507,17 @@ static unsigned vmstat_collect(struct mmsim_machine *m,
     items[n++] = (struct vm_item){"nr_free_pages_blocks", free_blocks};
     for (unsigned i = 0; i < 6; i++)
         items[n++] = (struct vm_item){numa_stat_names[i], numa[i]};
+    for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+        uint64_t v[4];
+
+        node_anon_stats(m, (int)nid, v);
+        for (int i = 0; i < 4; i++)
+            anon[i] += v[i];
+    }
+    for (int i = 0; i < 4; i++)
+        items[n++] = (struct vm_item){node_anon_names[i], anon[i]};
+    items[n++] = (struct vm_item){"pswpin", ev(m, VE_PSWPIN)};
+    items[n++] = (struct vm_item){"pswpout", ev(m, VE_PSWPOUT)};
     /* Zone types ascend with the index, as TEXTS_FOR_ZONES lists them. */
     for_each_zone_idx(m, idx)
     {
@@ -469,7 +525,30 @@ static unsigned vmstat_collect(struct mmsim_machine *m,
 
         items[n++] = (struct vm_item){pgalloc_names[t], pgalloc[t]};
     }
+    for_each_zone_idx(m, idx)
+    {
+        enum mmsim_zone_type t = m->zone_types[idx];
+
+        items[n++] =
+            (struct vm_item){allocstall_names[t], ev(m, VE_ALLOCSTALL + t)};
+    }
     items[n++] = (struct vm_item){"pgfree", pgfree};
+    items[n++] = (struct vm_item){"pgactivate", ev(m, VE_PGACTIVATE)};
+    items[n++] = (struct vm_item){"pgdeactivate", ev(m, VE_PGDEACTIVATE)};
+    items[n++] = (struct vm_item){"pgfault", ev(m, VE_PGFAULT)};
+    items[n++] = (struct vm_item){"pgmajfault", ev(m, VE_PGMAJFAULT)};
+    items[n++] = (struct vm_item){"pgrefill", ev(m, VE_PGREFILL)};
+    items[n++] = (struct vm_item){"pgsteal_kswapd", ev(m, VE_PGSTEAL_KSWAPD)};
+    items[n++] = (struct vm_item){"pgsteal_direct", ev(m, VE_PGSTEAL_DIRECT)};
+    items[n++] = (struct vm_item){"pgscan_kswapd", ev(m, VE_PGSCAN_KSWAPD)};
+    items[n++] = (struct vm_item){"pgscan_direct", ev(m, VE_PGSCAN_DIRECT)};
+    /* Every page scanned or stolen is anonymous here. */
+    items[n++] = (struct vm_item){"pgscan_anon", ev(m, VE_PGSCAN_KSWAPD) +
+                                                     ev(m, VE_PGSCAN_DIRECT)};
+    items[n++] = (struct vm_item){"pgsteal_anon", ev(m, VE_PGSTEAL_KSWAPD) +
+                                                      ev(m, VE_PGSTEAL_DIRECT)};
+    items[n++] = (struct vm_item){"pageoutrun", ev(m, VE_PAGEOUTRUN)};
+    items[n++] = (struct vm_item){"oom_kill", ev(m, VE_OOM_KILL)};
     return n;
 }
 
@@ -504,6 +583,9 @@ static int64_t sim_counter(struct mmsim_machine *m, const char *name)
         {"mmsim_fail_page_alloc", &m->ev_fail_injected},
         {"mmsim_alloc_fail", &m->ev_alloc_fail},
         {"mmsim_deferred_grow", &m->ev_deferred_grow},
+        {"mmsim_kswapd_wakeups", &m->vm->ev[VE_KSWAPD_WAKEUPS]},
+        {"mmsim_swap_full", &m->vm->ev[VE_SWAP_FULL]},
+        {"mmsim_swap_io_error", &m->vm->ev[VE_SWAP_IO_ERROR]},
     };
 
     for (size_t i = 0; i < sizeof(sim) / sizeof(*sim); i++) {
@@ -620,4 +702,99 @@ int mmsim_zone_info(struct mmsim_machine *m, int nid, enum mmsim_zone_type type,
 out_unlock:
     pthread_mutex_unlock(&m->boot_lock);
     return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/swaps and /proc/meminfo                                        */
+
+int64_t mmsim_view_swaps(struct mmsim_machine *m, char *buf, size_t len)
+{
+    struct mmsim_swap_info si;
+    struct textbuf tb;
+
+    if (!m || (!buf && len))
+        return MMSIM_EINVAL;
+    mmsim_swap_info(m, &si);
+    tb_init(&tb, buf, len);
+    tb_puts(&tb, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    if (si.present) {
+        size_t plen = strlen(si.path);
+        uint64_t size = si.pages * 4, used = si.used * 4;
+
+        /* swap_show(): the path padded to 40 columns, sizes in KiB. */
+        tb_printf(&tb, "%s%*s%s\t%" PRIu64 "\t%s%" PRIu64 "\t%s%d\n", si.path,
+                  plen < 40 ? (int)(40 - plen) : 1, " ", "file\t", size,
+                  size < 10000000 ? "\t" : "", used,
+                  used < 10000000 ? "\t" : "", -2);
+    }
+    return tb_finish(&tb);
+}
+
+static void meminfo_kb(struct textbuf *tb, const char *label, uint64_t kb)
+{
+    /* show_val_kb(): a 16-column label, the value 8 wide. */
+    tb_printf(tb, "%-16s%8" PRIu64 " kB\n", label, kb);
+}
+
+int64_t mmsim_view_meminfo(struct mmsim_machine *m, char *buf, size_t len)
+{
+    uint64_t total = 0, free = 0, high_total = 0, high_free = 0;
+    uint64_t anon[4] = {0};
+    struct mmsim_swap_info si;
+    struct mmsim_vmalloc_info vi = {0};
+    struct textbuf tb;
+    bool highmem = m && m->type_to_idx[MMSIM_ZONE_HIGHMEM] >= 0;
+
+    if (!m || (!buf && len))
+        return MMSIM_EINVAL;
+    if (atomic_load(&m->phase) != MMSIM_PHASE_RUNNING)
+        return MMSIM_EPERM;
+    pthread_mutex_lock(&m->boot_lock);
+    for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+        uint64_t v[4];
+
+        for_each_zone_idx(m, idx)
+        {
+            struct mmsim_zone *z = node_zone(m, nid, idx);
+            struct zone_snap s;
+
+            if (!zone_populated(z))
+                continue;
+            zone_snapshot(z, &s, false);
+            total += s.managed;
+            free += s.free;
+            if (z->type == MMSIM_ZONE_HIGHMEM) {
+                high_total += s.managed;
+                high_free += s.free;
+            }
+        }
+        node_anon_stats(m, (int)nid, v);
+        for (int i = 0; i < 4; i++)
+            anon[i] += v[i];
+    }
+    pthread_mutex_unlock(&m->boot_lock);
+    mmsim_swap_info(m, &si);
+    mmsim_vmalloc_info(m, &vi);
+
+    tb_init(&tb, buf, len);
+    meminfo_kb(&tb, "MemTotal:", total * 4);
+    meminfo_kb(&tb, "MemFree:", free * 4);
+    meminfo_kb(&tb, "MemAvailable:", free * 4);
+    meminfo_kb(&tb, "Active:", anon[1] * 4);
+    meminfo_kb(&tb, "Inactive:", anon[0] * 4);
+    meminfo_kb(&tb, "Active(anon):", anon[1] * 4);
+    meminfo_kb(&tb, "Inactive(anon):", anon[0] * 4);
+    if (highmem) {
+        meminfo_kb(&tb, "HighTotal:", high_total * 4);
+        meminfo_kb(&tb, "HighFree:", high_free * 4);
+        meminfo_kb(&tb, "LowTotal:", (total - high_total) * 4);
+        meminfo_kb(&tb, "LowFree:", (free - high_free) * 4);
+    }
+    meminfo_kb(&tb, "SwapTotal:", si.pages * 4);
+    meminfo_kb(&tb, "SwapFree:", (si.pages - si.used) * 4);
+    meminfo_kb(&tb, "AnonPages:", anon[3] * 4);
+    meminfo_kb(&tb, "VmallocTotal:", vi.total_bytes >> 10);
+    meminfo_kb(&tb, "VmallocUsed:", vi.used_pages * 4);
+    meminfo_kb(&tb, "VmallocChunk:", 0);
+    return tb_finish(&tb);
 }

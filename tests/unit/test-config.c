@@ -3,9 +3,9 @@
  * test-config.c - machine descriptions from options and YAML files.
  *
  * Sizes, the QEMU pc layout of -m and --numa node (exact ranges), SLIT
- * and reservation options, every knob, the shipped deploy/machines/ files,
- * and the error messages: each names the option, or the line, column and
- * field of the YAML file.
+ * and reservation options, every knob (swap and the OOM policy too), the
+ * shipped deploy/machines/ files, and the error messages: each names the
+ * option, or the line, column and field of the YAML file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,6 +147,9 @@ static void assert_desc_equal(const struct mmsim_desc *a,
     assert_int_equal(a->early, b->early);
     assert_int_equal(a->deferred_init, b->deferred_init);
     assert_int_equal(a->stop_before_handoff, b->stop_before_handoff);
+    assert_int_equal(a->swap_bytes, b->swap_bytes);
+    assert_string_equal(a->swap_path, b->swap_path);
+    assert_int_equal(a->oom_policy, b->oom_policy);
 }
 
 /* ------------------------------------------------------------------ */
@@ -245,6 +248,10 @@ static void test_default_machine(void **state)
     finish_ok(f);
     mmsim_desc_default(&want);
     assert_desc_equal(&want, &f->d);
+    /* Swap as large as its RAM, in memory; the OOM killer kills. */
+    assert_int_equal(f->d.swap_bytes, 8 * GIB);
+    assert_string_equal(f->d.swap_path, "");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
     /* And finishing again gives the same: the builder is not consumed. */
     finish_ok(f);
     assert_desc_equal(&want, &f->d);
@@ -272,6 +279,10 @@ static void test_m_only(void **state)
     assert_int_equal(f->d.nr_cpus, base.nr_cpus);
     assert_int_equal(f->d.max_order, base.max_order);
     assert_int_equal(f->d.deferred_init, base.deferred_init);
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
+    /* Swap defaults to the RAM size as -m gives it. */
+    assert_int_equal(f->d.swap_bytes, 8 * GIB);
+    assert_string_equal(f->d.swap_path, "");
 
     /* A bare number is MiB (QEMU); size= is accepted too. */
     mmsim_config_builder_init(&f->b);
@@ -610,6 +621,314 @@ static void test_knob_options(void **state)
                   "limit of the 32-bit (PAE) model");
 }
 
+/* ------------------------------------------------------------------ */
+/* Swap and the OOM policy */
+
+static void test_swap_defaults(void **state)
+{
+    struct fix *f = *state;
+    struct mmsim_desc d;
+
+    /* mmsim_desc_init(): no swap, the OOM killer kills. */
+    mmsim_desc_init(&d);
+    assert_int_equal(d.swap_bytes, 0);
+    assert_string_equal(d.swap_path, "");
+    assert_int_equal(d.oom_policy, MMSIM_OOM_KILL);
+
+    /* From sizes: the RAM size as -m counts it (not the usable RAM). */
+    opt_ok(f, "m", "2G");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 2 * GIB);
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "numa", "node,mem=1G");
+    opt_ok(f, "numa", "node,mem=512M");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 1536 * MIB);
+    /* ... capped at 64G. */
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "m", "100G");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, MMSIM_CONFIG_DEFAULT_SWAP_MAX_BYTES);
+    assert_int_equal(f->d.swap_bytes, 64 * GIB);
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "m", "64G");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 64 * GIB);
+    /* From ranges: what they add up to; none under two pages. */
+    mmsim_config_builder_init(&f->b);
+    yaml_ok(f, "nodes:\n"
+               "  - ranges: [{base: 1M, size: 12M}, {base: 32M, size: 4M}]\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 16 * MIB);
+    mmsim_config_builder_init(&f->b);
+    yaml_ok(f, "nodes:\n  - ranges: [{base: 1M, size: 4K}]\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 0);
+    mmsim_config_builder_init(&f->b);
+    yaml_ok(f, "nodes:\n  - ranges: [{base: 1M, size: 8K}]\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * KIB);
+    /* The built-in machine keeps its 8G when other knobs are given. */
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "cpus", "3");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * GIB);
+}
+
+static void test_swap_option(void **state)
+{
+    struct fix *f = *state;
+    char path[300];
+
+    opt_ok(f, "m", "1G");
+    opt_ok(f, "swap", "2G");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 2 * GIB);
+    assert_string_equal(f->d.swap_path, "");
+
+    /* A file; a bare number is bytes; size= works too. */
+    opt_ok(f, "swap", "0x100000,file=/var/tmp/mmsim.swap");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, MIB);
+    assert_string_equal(f->d.swap_path, "/var/tmp/mmsim.swap");
+    opt_ok(f, "swap", "size=8192");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * KIB);
+    assert_string_equal(f->d.swap_path, "/var/tmp/mmsim.swap"); /* kept */
+    /* file= alone keeps the size; it takes the rest, commas and all. */
+    opt_ok(f, "swap", "file=/tmp/a,b=c");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * KIB);
+    assert_string_equal(f->d.swap_path, "/tmp/a,b=c");
+    opt_ok(f, "swap", "size=16T,file=rel/dir");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 16 * TIB);
+    assert_string_equal(f->d.swap_path, "rel/dir");
+    /* 0: no swap, and so no file. */
+    opt_ok(f, "swap", "0");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 0);
+    assert_string_equal(f->d.swap_path, "");
+    /* file= alone on the built-in machine: its 8G there. */
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "swap", "file=/srv/swap");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * GIB);
+    assert_string_equal(f->d.swap_path, "/srv/swap");
+    /* The longest name that fits. */
+    memset(path, 'p', sizeof(path));
+    memcpy(path, "file=", 5);
+    path[5 + MMSIM_DESC_PATH_LEN - 1] = '\0';
+    opt_ok(f, "swap", path);
+    finish_ok(f);
+    assert_int_equal(strlen(f->d.swap_path), MMSIM_DESC_PATH_LEN - 1);
+
+    /* Errors name the option and leave the builder alone. */
+    opt_bad(f, "swap", "4X", "--swap 4X: '4X' is not a size");
+    opt_bad(f, "swap", "size=-1G", "--swap size=-1G: '-1G' has a sign");
+    opt_bad(f, "swap", "6K",
+            "--swap 6K: 6K is not a multiple of the 4 KiB "
+            "page");
+    opt_bad(f, "swap", "4K",
+            "--swap 4K: 4K is less than 2 pages (the header page and one "
+            "slot); 0 means no swap");
+    opt_bad(f, "swap", "16385G",
+            "--swap 16385G: 16385G is more than 16T, the most 32-bit swap "
+            "slots can address");
+    opt_bad(f, "swap", "0x100000001000", "is more than 16T");
+    opt_bad(f, "swap", "1G,size=2G",
+            "--swap 1G,size=2G: the size is given "
+            "twice");
+    opt_bad(f, "swap", "1G,prio=5",
+            "--swap 1G,prio=5: unknown parameter 'prio' (swap takes SIZE or "
+            "size=, then file=)");
+    opt_bad(f, "swap", "1G,/tmp/x",
+            "--swap 1G,/tmp/x: '/tmp/x' is not "
+            "key=value");
+    opt_bad(f, "swap", "1G,", "--swap 1G,: '' is not key=value");
+    opt_bad(f, "swap", ",file=/x", "--swap ,file=/x: empty size");
+    opt_bad(f, "swap", "1G,file=",
+            "--swap 1G,file=: the swap file name is "
+            "empty");
+    opt_bad(f, "swap", "0,file=/tmp/x",
+            "--swap 0,file=/tmp/x: a swap file with size 0; 0 means no swap");
+    path[5 + MMSIM_DESC_PATH_LEN - 1] = 'p';
+    path[5 + MMSIM_DESC_PATH_LEN] = '\0';
+    opt_bad(f, "swap", path,
+            "the swap file name has 256 characters; at most "
+            "255");
+    opt_bad(f, "swap", NULL, "--swap: needs a value");
+    opt_bad(f, "swap", "", "--swap: needs a value");
+}
+
+static void test_oom_option(void **state)
+{
+    struct fix *f = *state;
+
+    opt_ok(f, "oom-policy", "fail");
+    finish_ok(f);
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_FAIL);
+    assert_int_equal(f->d.nr_nodes, 2); /* the built-in machine */
+    opt_ok(f, "m", "1G");
+    finish_ok(f);
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_FAIL);
+    opt_ok(f, "oom-policy", "kill");
+    finish_ok(f);
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
+
+    opt_bad(f, "oom-policy", "panic",
+            "--oom-policy panic: 'panic' is not an OOM policy (kill or "
+            "fail)");
+    opt_bad(f, "oom-policy", "KILL", "'KILL' is not an OOM policy");
+    opt_bad(f, "oom-policy", NULL, "--oom-policy: needs a value");
+}
+
+/* What mmsim_desc_validate() says about descriptions built by hand. */
+static void test_swap_validate(void **state)
+{
+    struct fix *f = *state;
+    struct mmsim_desc d;
+
+    mmsim_desc_default(&d);
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+    d.swap_bytes = 0;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+    d.swap_bytes = 2 * MMSIM_PAGE_SIZE;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+    d.swap_bytes = 16 * TIB;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+
+    d.swap_bytes = MMSIM_PAGE_SIZE;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)),
+                     MMSIM_ECONFIG);
+    assert_string_equal(f->err, "swap_bytes: 0x1000 is less than 2 pages (the "
+                                "header page and one slot); 0 means no swap");
+    d.swap_bytes = GIB + 512;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)),
+                     MMSIM_ECONFIG);
+    assert_string_equal(f->err, "swap_bytes: 0x40000200 is not a multiple "
+                                "of the 4 KiB page");
+    d.swap_bytes = 16 * TIB + MMSIM_PAGE_SIZE;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)),
+                     MMSIM_ECONFIG);
+    assert_string_equal(f->err, "swap_bytes: 0x100000001000 is more than 16 "
+                                "TiB (swap slots are 32-bit)");
+
+    d.swap_bytes = GIB;
+    memset(d.swap_path, 'x', sizeof(d.swap_path));
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)),
+                     MMSIM_ECONFIG);
+    assert_string_equal(f->err,
+                        "swap_path: not NUL-terminated within its 256 bytes");
+    d.swap_path[sizeof(d.swap_path) - 1] = '\0';
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+
+    d.oom_policy = (enum mmsim_oom_policy)2;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)),
+                     MMSIM_ECONFIG);
+    assert_string_equal(f->err, "oom_policy: unknown policy 2");
+    d.oom_policy = MMSIM_OOM_FAIL;
+    assert_int_equal(mmsim_desc_validate(&d, f->err, sizeof(f->err)), 0);
+}
+
+static void test_swap_yaml(void **state)
+{
+    struct fix *f = *state;
+
+    yaml_ok(f, "memory: 1G\nswap: 256M\noom_policy: fail\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 256 * MIB);
+    assert_string_equal(f->d.swap_path, "");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_FAIL);
+
+    mmsim_config_builder_init(&f->b);
+    yaml_ok(f, "memory: 1G\n"
+               "swap:\n"
+               "  size: 0x20000000\n"
+               "  file: \"/var/tmp/my swap\"\n"
+               "oom_policy: kill\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 512 * MIB);
+    assert_string_equal(f->d.swap_path, "/var/tmp/my swap");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
+    /* A later file or option sets only what it names. */
+    yaml_ok(f, "swap: {file: /srv}\n");
+    opt_ok(f, "swap", "128M");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 128 * MIB);
+    assert_string_equal(f->d.swap_path, "/srv");
+    yaml_ok(f, "swap: {}\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 128 * MIB);
+    yaml_ok(f, "swap: {size: 0}\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 0);
+    assert_string_equal(f->d.swap_path, "");
+    yaml_ok(f, "swap: 0\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 0);
+
+    /* A name of 256 characters is one too many. */
+    {
+        char text[320];
+        struct mmsim_config_builder before = f->b;
+        int n = snprintf(text, sizeof(text), "swap: {file: ");
+
+        memset(text + n, 'p', MMSIM_DESC_PATH_LEN);
+        snprintf(text + n + MMSIM_DESC_PATH_LEN,
+                 sizeof(text) - (size_t)n - MMSIM_DESC_PATH_LEN, "}\n");
+        assert_int_equal(mmsim_config_load_yaml(&f->b, text, strlen(text),
+                                                f->err, sizeof(f->err)),
+                         MMSIM_ECONFIG);
+        assert_string_equal(f->err, "<yaml>:1:14: swap.file: the swap file "
+                                    "name has 256 characters; at most 255");
+        assert_memory_equal(&before, &f->b, sizeof(before));
+    }
+
+    /* The built-in machine with a file given. */
+    mmsim_config_builder_init(&f->b);
+    yaml_ok(f, "swap: {file: swapfile}\n");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 8 * GIB);
+    assert_string_equal(f->d.swap_path, "swapfile");
+}
+
+static void test_default_swap_dir(void **state)
+{
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL, buf[MMSIM_DESC_PATH_LEN];
+    char longdir[MMSIM_DESC_PATH_LEN + 1];
+
+    (void)state;
+    assert_int_equal(unsetenv("TMPDIR"), 0);
+    assert_int_equal(mmsim_config_default_swap_dir(buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/var/tmp");
+    assert_int_equal(setenv("TMPDIR", "", 1), 0);
+    assert_int_equal(mmsim_config_default_swap_dir(buf, sizeof(buf)), 0);
+    assert_string_equal(buf, MMSIM_CONFIG_SWAP_DIR_FALLBACK);
+    assert_int_equal(setenv("TMPDIR", "/scratch/tmp", 1), 0);
+    assert_int_equal(mmsim_config_default_swap_dir(buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/scratch/tmp");
+    /* Exactly fits, then one byte short. */
+    assert_int_equal(mmsim_config_default_swap_dir(buf, 13), 0);
+    assert_string_equal(buf, "/scratch/tmp");
+    assert_int_equal(mmsim_config_default_swap_dir(buf, 12), MMSIM_ERANGE);
+    assert_string_equal(buf, "");
+    assert_int_equal(mmsim_config_default_swap_dir(NULL, 0), MMSIM_ERANGE);
+    memset(longdir, 'd', sizeof(longdir));
+    longdir[0] = '/';
+    longdir[MMSIM_DESC_PATH_LEN] = '\0';
+    assert_int_equal(setenv("TMPDIR", longdir, 1), 0);
+    assert_int_equal(mmsim_config_default_swap_dir(buf, sizeof(buf)),
+                     MMSIM_ERANGE);
+    assert_string_equal(buf, "");
+    if (saved)
+        assert_int_equal(setenv("TMPDIR", saved, 1), 0);
+    else
+        assert_int_equal(unsetenv("TMPDIR"), 0);
+    free(saved);
+}
+
 static void test_help(void **state)
 {
     static const char *const names[] = {
@@ -626,6 +945,8 @@ static void test_help(void **state)
         "--highmem",
         "--early memblock|bootmem",
         "--deferred-init on|off",
+        "--swap SIZE[,file=PATH]",
+        "--oom-policy kill|fail",
         "--config FILE",
     };
     const char *h = mmsim_config_options_help(), *line = h;
@@ -686,6 +1007,10 @@ static void test_shipped_4node_asym(void **state)
     assert_int_equal(mmsim_desc_distance(&f->d, 0, 3), 28);
     assert_int_equal(mmsim_desc_distance(&f->d, 3, 0), 30);
     assert_reserved(&f->d, 1, 16 * MIB, 32 * MIB, "kernel");
+    /* No swap key: as large as memory; the OOM killer kills. */
+    assert_int_equal(f->d.swap_bytes, 16 * GIB);
+    assert_string_equal(f->d.swap_path, "");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
 }
 
 static void test_shipped_highmem32(void **state)
@@ -699,6 +1024,9 @@ static void test_shipped_highmem32(void **state)
     assert_int_equal(f->d.nr_ranges, 2);
     assert_range(&f->d, 1, 0, MIB, 2 * GIB - MIB);
     assert_int_equal(f->d.lowmem_reserve_ratio[MMSIM_ZONE_NORMAL], 32);
+    assert_int_equal(f->d.swap_bytes, 512 * MIB);
+    assert_string_equal(f->d.swap_path, "");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_FAIL);
 }
 
 static void test_config_option_order(void **state)
@@ -716,6 +1044,18 @@ static void test_config_option_order(void **state)
     assert_int_equal(f->d.nr_cpus, 16);
     assert_int_equal(f->d.distance[0][1], 17);
     assert_int_equal(f->d.distance[1][0], 18); /* explicit in the file */
+    /* Swap and OOM policy: a later option overrides the file. */
+    mmsim_config_builder_init(&f->b);
+    opt_ok(f, "swap", "1G");
+    opt_ok(f, "config", MACHINES_DIR "highmem32.yaml");
+    finish_ok(f);
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_FAIL);
+    opt_ok(f, "swap", "file=/var/tmp");
+    opt_ok(f, "oom-policy", "kill");
+    finish_ok(f);
+    assert_int_equal(f->d.swap_bytes, 512 * MIB); /* the file's */
+    assert_string_equal(f->d.swap_path, "/var/tmp");
+    assert_int_equal(f->d.oom_policy, MMSIM_OOM_KILL);
 
     /* A node by size cannot join nodes given by ranges. */
     mmsim_config_builder_init(&f->b);
@@ -946,6 +1286,38 @@ static void test_yaml_errors(void **state)
         {"lowmem_reserve_ratio: {normal: x}\n",
          "<yaml>:1:32: lowmem_reserve_ratio.normal: 'x' is not a whole "
          "number"},
+        /* swap and oom_policy */
+        {"swap: [1G]\n",
+         "<yaml>:1:7: swap: expected a size or a mapping, got a sequence"},
+        {"swap:\n", "<yaml>:1:6: swap: expected a size or a mapping, got "
+                    "nothing"},
+        {"swap: 4X\n", "<yaml>:1:7: swap: '4X' is not a size"},
+        {"swap: 4K\n", "<yaml>:1:7: swap: 4K is less than 2 pages (the "
+                       "header page and one slot); 0 means no swap"},
+        {"swap: {size: 6K}\n",
+         "<yaml>:1:14: swap.size: 6K is not a multiple of the 4 KiB page"},
+        {"swap: {size: 17T}\n",
+         "<yaml>:1:14: swap.size: 17T is more than 16T, the most 32-bit "
+         "swap slots can address"},
+        {"swap: {size: [1]}\n",
+         "<yaml>:1:14: swap.size: expected a size, got a sequence"},
+        {"swap: {size: 1G, prio: 5}\n",
+         "<yaml>:1:18: swap: unknown key 'prio' (known keys: size, file)"},
+        {"swap:\n  size: 1G\n  size: 2G\n",
+         "<yaml>:3:3: swap: duplicate key 'size' (first given on line 2)"},
+        {"swap: {file: \"\"}\n",
+         "<yaml>:1:14: swap.file: the swap file name is empty"},
+        {"swap: {file: ~}\n",
+         "<yaml>:1:14: swap.file: expected a path, got nothing"},
+        {"swap: {file: {a: b}}\n",
+         "<yaml>:1:14: swap.file: expected a path, got a mapping"},
+        {"swap: {file: /tmp/x, size: 0}\n",
+         "<yaml>:1:14: swap.file: a swap file with size 0; 0 means no swap"},
+        {"oom_policy: panic\n",
+         "<yaml>:1:13: oom_policy: 'panic' is not an OOM policy (kill or "
+         "fail)"},
+        {"oom_policy: [kill]\n",
+         "<yaml>:1:13: oom_policy: expected kill or fail, got a sequence"},
         /* the whole file */
         {"", "<yaml>: the file is empty; expected a mapping"},
         {"# just a comment\n\n", "<yaml>: the file is empty"},
@@ -1095,7 +1467,10 @@ int main(void)
         T(test_m_two_nodes),       T(test_numa_share),
         T(test_numa_no_m),         T(test_numa_errors),
         T(test_dist_options),      T(test_reserve_option),
-        T(test_knob_options),      T(test_help),
+        T(test_knob_options),      T(test_swap_defaults),
+        T(test_swap_option),       T(test_oom_option),
+        T(test_swap_validate),     T(test_swap_yaml),
+        T(test_default_swap_dir),  T(test_help),
         T(test_shipped_default),   T(test_shipped_4node_asym),
         T(test_shipped_highmem32), T(test_config_option_order),
         T(test_yaml_schema),       T(test_yaml_errors),

@@ -12,9 +12,11 @@
  * Use: mmsim_config_builder_init(), then mmsim_config_option() once per
  * option in command-line order (a "config" option loads a YAML file at
  * that point), then mmsim_config_finish(). Later options override earlier
- * ones, including what a YAML file set: scalar knobs are replaced; --numa
- * node, --numa dist and --reserve add to what is there; a YAML file's
- * nodes, distances and reserved lists replace what was there.
+ * ones, including what a YAML file set: scalar knobs are replaced (the
+ * swap device's size and file each count as one, so --swap file=PATH
+ * keeps a size given before); --numa node, --numa dist and --reserve add
+ * to what is there; a YAML file's nodes, distances and reserved lists
+ * replace what was there.
  *
  * Memory layout, when sizes rather than ranges are given (QEMU's pc
  * machine). RAM is counted as QEMU counts -m: as one run of "RAM offsets"
@@ -48,6 +50,14 @@
  * [16 MiB, +32 MiB) when usable RAM covers them, unless a YAML file gave a
  * reserved list (which then is the complete list), plus --reserve entries.
  *
+ * Swap and OOM: the built-in machine has mmsim_desc_default()'s swap (8
+ * GiB). A machine laid out from sizes or ranges gets swap as large as its
+ * RAM size (-m, or what the nodes add up to), capped at
+ * MMSIM_CONFIG_DEFAULT_SWAP_MAX_BYTES (none when under two pages). The
+ * swap file is "" (an in-memory file) unless one is given: a daemon that
+ * wants a real one fills it in from mmsim_config_default_swap_dir(). The
+ * OOM policy is MMSIM_OOM_KILL unless given.
+ *
  * Thread safety: a builder is a plain value; use one from one thread at a
  * time. The functions keep no state of their own.
  */
@@ -70,6 +80,12 @@ extern "C" {
 #define MMSIM_CONFIG_MAX_DEPTH      16
 /* -m when only memoryless --numa node entries are given. */
 #define MMSIM_CONFIG_DEFAULT_MEMORY_BYTES (UINT64_C(8) << 30)
+/* Default swap when the machine is laid out from sizes: RAM, at most this. */
+#define MMSIM_CONFIG_DEFAULT_SWAP_MAX_BYTES (UINT64_C(64) << 30)
+/* Largest swap device: swap slots are 32-bit (2^32 pages with the header). */
+#define MMSIM_CONFIG_SWAP_MAX_BYTES (UINT64_C(1) << 44)
+/* The swap directory when $TMPDIR is unset or empty. */
+#define MMSIM_CONFIG_SWAP_DIR_FALLBACK "/var/tmp"
 /* Size of the labels that let finish() name where a value came from. */
 #define MMSIM_CONFIG_ORIGIN_LEN 96
 
@@ -103,6 +119,10 @@ struct mmsim_config_builder {
     uint64_t highmem_start; /* physical address; 0: the 64-bit model */
     enum mmsim_early_kind early;
     bool deferred_init;
+    /* The swap size is a knob (0: no swap); swap_path[0] != 0: a file given. */
+    uint64_t swap_bytes;
+    char swap_path[MMSIM_DESC_PATH_LEN];
+    enum mmsim_oom_policy oom_policy;
 
     /* -m or YAML memory: the size of the RAM offsets (see the DOC). */
     bool has_memory;
@@ -155,8 +175,8 @@ void mmsim_config_builder_init(struct mmsim_config_builder *b);
  * @name:   option name without dashes: "m", "numa", "reserve", "cpus",
  *          "max-order", "min-free-kbytes", "watermark-scale-factor",
  *          "lowmem-reserve-ratio", "movablecore", "highmem", "early",
- *          "deferred-init" or "config" (mmsim_config_options_help() says
- *          what each takes).
+ *          "deferred-init", "swap", "oom-policy" or "config"
+ *          (mmsim_config_options_help() says what each takes).
  * @value:  its argument; NULL or "" only for "highmem" (the default 896
  *          MiB boundary).
  * @err:    receives a message naming the option on error, e.g.
@@ -164,9 +184,10 @@ void mmsim_config_builder_init(struct mmsim_config_builder *b);
  * @errlen: size of @err.
  *
  * Sizes for -m and --numa node,mem= are in MiB when they have no unit, as
- * in QEMU; every other size without a unit is in bytes. Problems that
- * depend on other options (memory that does not add up, distances to
- * nodes that do not exist) are reported by mmsim_config_finish().
+ * in QEMU; every other size without a unit is in bytes (--swap too).
+ * Problems that depend on other options (memory that does not add up,
+ * distances to nodes that do not exist) are reported by
+ * mmsim_config_finish().
  *
  * Context: any thread; "config" reads a file.
  * Return: 0, or MMSIM_ECONFIG with @b unchanged.
@@ -254,6 +275,8 @@ int mmsim_config_finish(const struct mmsim_config_builder *b,
         {"highmem", optional_argument, NULL, MMSIM_CONFIG_GETOPT},             \
         {"early", required_argument, NULL, MMSIM_CONFIG_GETOPT},               \
         {"deferred-init", required_argument, NULL, MMSIM_CONFIG_GETOPT},       \
+        {"swap", required_argument, NULL, MMSIM_CONFIG_GETOPT},                \
+        {"oom-policy", required_argument, NULL, MMSIM_CONFIG_GETOPT},          \
     {                                                                          \
         "config", required_argument, NULL, MMSIM_CONFIG_GETOPT                 \
     }
@@ -266,6 +289,26 @@ int mmsim_config_finish(const struct mmsim_config_builder *b,
  * at most 80 columns wide. Never NULL.
  */
 const char *mmsim_config_options_help(void);
+
+/**
+ * mmsim_config_default_swap_dir() - where a daemon keeps its swap file when
+ * the description names none: $TMPDIR, or MMSIM_CONFIG_SWAP_DIR_FALLBACK
+ * (/var/tmp) when that is unset or empty. A directory in swap_path means
+ * an unnamed temporary file in it (mmsim/vm.h), so a daemon does
+ *
+ *     if (desc->swap_bytes && !desc->swap_path[0] &&
+ *         mmsim_config_default_swap_dir(desc->swap_path,
+ *                                       sizeof(desc->swap_path)))
+ *         ... $TMPDIR is too long ...
+ *
+ * @buf: receives the directory, NUL-terminated.
+ * @len: size of @buf; MMSIM_DESC_PATH_LEN for a description's swap_path.
+ *
+ * Context: any thread (reads the environment).
+ * Return: 0, or MMSIM_ERANGE when the directory does not fit in @len
+ * bytes (@buf then holds "" when @len > 0).
+ */
+int mmsim_config_default_swap_dir(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

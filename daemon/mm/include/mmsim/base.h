@@ -38,7 +38,11 @@ extern "C" {
     XX(EPANIC, -4005, "fatal boot error: the kernel would panic here")         \
     XX(ECONFIG, -4006, "bad machine description")                              \
     XX(ECPU, -4007, "no such simulated cpu")                                   \
-    XX(ENOCONTENT, -4008, "this machine keeps no page contents (metadata only)")
+    XX(ENOCONTENT, -4008,                                                      \
+       "this machine keeps no page contents (metadata only)")                  \
+    XX(EMAPPED, -4009, "page belongs to an address space; munmap it instead")  \
+    XX(EKILLED, -4010, "address space was killed by the OOM killer")           \
+    XX(EIO, -5, "swap file I/O failed")
 
 enum mmsim_errno {
 #define MMSIM_ERR_ENUM_(name, val, msg) MMSIM_##name = (val),

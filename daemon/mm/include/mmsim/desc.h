@@ -59,6 +59,13 @@ enum mmsim_early_kind {
 #define MMSIM_DESC_MAX_RESERVED 64
 #define MMSIM_DESC_NAME_LEN     32
 #define MMSIM_MAX_CPUS          256
+#define MMSIM_DESC_PATH_LEN     256
+
+/* What happens when reclaim cannot free memory (see mmsim/vm.h). */
+enum mmsim_oom_policy {
+    MMSIM_OOM_KILL = 0, /* kill the largest address space, as Linux */
+    MMSIM_OOM_FAIL = 1, /* fail the allocation with MMSIM_ENOMEM */
+};
 
 /* Fixed zone boundaries of the models (physical addresses). */
 #define MMSIM_DMA_END   (UINT64_C(16) << 20) /* MAX_DMA_PFN */
@@ -137,6 +144,17 @@ struct mmsim_desc {
      * to the host). Off: metadata only.
      */
     bool contents;
+    /*
+     * Swap device (see mmsim/vm.h): swap_bytes 0 means none; otherwise a
+     * whole number of pages, at least 2 (the header page and one slot).
+     * swap_path: a file (created or reused, truncated to size, kept), a
+     * directory (an unnamed temporary file in it), or "" (an in-memory
+     * file).
+     */
+    uint64_t swap_bytes;
+    char swap_path[MMSIM_DESC_PATH_LEN];
+    /* What the OOM killer does (mmsim/vm.h). */
+    enum mmsim_oom_policy oom_policy;
 };
 
 /* Zero everything and set the knobs to their defaults; no nodes. */

@@ -125,12 +125,21 @@ typedef void (*mmsim_log_fn)(void *ctx, int level, const char *line);
 typedef bool (*mmsim_fail_page_alloc_fn)(void *ctx, mmsim_gfp_t gfp,
                                          unsigned order);
 
+/*
+ * The OOM killer chose the address space of @owner (mmsim/vm.h) and
+ * reaped its memory. Called from the allocating thread with no machine
+ * lock held; the owner should end its session. Must not block for long.
+ */
+typedef void (*mmsim_oom_kill_fn)(void *ctx, uint64_t owner);
+
 struct mmsim_machine_opts {
     const struct mmsim_allocator *alloc; /* NULL: the C library */
     mmsim_log_fn log;                    /* NULL: keep the boot log only */
     void *log_ctx;
     mmsim_fail_page_alloc_fn fail_page_alloc; /* NULL: never */
     void *fail_ctx;
+    mmsim_oom_kill_fn oom_kill; /* NULL: nobody to tell */
+    void *oom_ctx;
 };
 
 /**
