@@ -9,9 +9,10 @@
  * then machine -> rpc -> net, torn down in the reverse order.
  *
  * Threads: main runs the main loop (mmsim_net_run); the net workers feed
- * sessions; the machine may run its own; one more thread finishes the
- * deferred struct page init after start. All of them log through
- * log_line(), which writes each line with one write(2).
+ * sessions; the machine runs one kswapd thread per node (started after
+ * the boot, stopped before the machine is destroyed); one more thread
+ * finishes the deferred struct page init after start. All of them log
+ * through log_line(), which writes each line with one write(2).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,13 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mmsim/config.h"
 #include "mmsim/mm.h"
 #include "mmsim/net.h"
+#include "mmsim/record.h"
 #include "mmsim/rpc.h"
+#include "mmsim/vm.h"
 
 #define PROG "mmsimd"
 #ifndef MMSIM_VERSION
@@ -210,6 +214,192 @@ static void net_log(void *ctx, int level, const char *line)
         log_line(level, line);
 }
 
+/*
+ * The machine's OOM killer chose an address space: the rpc marks its
+ * session killed and has the transport close it. The machine boots
+ * before the rpc exists, so the hook finds the rpc here: set once it
+ * exists, cleared before it is destroyed (every session is gone by then,
+ * so nothing that could reach the OOM killer still runs).
+ */
+static _Atomic(struct mmsim_rpc *) oom_rpc;
+
+static void machine_oom_kill(void *ctx, uint64_t owner)
+{
+    struct mmsim_rpc *rpc = atomic_load(&oom_rpc);
+
+    (void)ctx;
+    if (rpc)
+        mmsim_rpc_oom_kill(rpc, owner);
+}
+
+/* ---- recording (--record) ---------------------------------------------- */
+
+/*
+ * --record DIR: each session's input as it arrives, in the format of
+ * mmsim/record.h, to DIR/session-PID-ID.rpc (mode 600), so that
+ * `build/fuzz/rpc FILE` replays it (fuzz/README.md). The rpc engine calls
+ * these hooks on the worker that owns the session, so each file has one
+ * writer; with --record absent the engine has no hooks and pays one test
+ * per read. A file that cannot be created or written (a full disk, a
+ * file size limit) costs only that session's recording, with a
+ * rate-limited warning saying why; the session itself goes on.
+ */
+static const char *record_dir;
+
+struct recording {
+    int fd;
+    bool failed;
+    uint64_t id;
+    uint64_t bytes; /* written, in whole records */
+    char path[];
+};
+
+static void *record_open(void *ctx, uint64_t id, const char *peer)
+{
+    size_t len = strlen(record_dir) + 64;
+    struct recording *r = malloc(sizeof(*r) + len);
+    char msg[900];
+
+    (void)ctx;
+    if (!r) {
+        snprintf(msg, sizeof(msg),
+                 "--record: out of memory; session %llu (%s) is not recorded",
+                 (unsigned long long)id, peer);
+        log_limited(LVL_WARN, msg);
+        return NULL;
+    }
+    snprintf(r->path, len, "%s/session-%ld-%llu.rpc", record_dir, logcfg.pid,
+             (unsigned long long)id);
+    r->fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                 0600);
+    if (r->fd < 0) {
+        snprintf(msg, sizeof(msg),
+                 "--record: cannot create %s: %s; session %llu (%s) is not "
+                 "recorded",
+                 r->path, strerror(errno), (unsigned long long)id, peer);
+        log_limited(LVL_WARN, msg);
+        free(r);
+        return NULL;
+    }
+    r->failed = false;
+    r->id = id;
+    r->bytes = 0;
+    logf_(LVL_DEBUG, "session %llu (%s): recording to %s",
+          (unsigned long long)id, peer, r->path);
+    return r;
+}
+
+/* writev() until everything is written. Return: 0, or -1 with errno. */
+static int writev_all(int fd, struct iovec *iov, int n)
+{
+    while (n) {
+        ssize_t w = writev(fd, iov, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0) {
+            errno = EIO;
+            return -1;
+        }
+        for (; n && (size_t)w >= iov->iov_len; iov++, n--)
+            w -= (ssize_t)iov->iov_len;
+        if (n) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+static void record_write(void *ctx, void *handle, const uint8_t *data,
+                         size_t len)
+{
+    struct recording *r = handle;
+
+    (void)ctx;
+    while (len && !r->failed) {
+        size_t n = len > MMSIM_REC_MAX_BYTES ? MMSIM_REC_MAX_BYTES : len;
+        uint8_t hdr[MMSIM_REC_HEADER_BYTES];
+        struct iovec iov[2];
+        char msg[900];
+
+        /* One read is one feed: longer ones continue in the next record. */
+        mmsim_rec_header(hdr, n < len ? MMSIM_REC_MORE : 0, n);
+        iov[0].iov_base = hdr;
+        iov[0].iov_len = sizeof(hdr);
+        iov[1].iov_base = (void *)data;
+        iov[1].iov_len = n;
+        if (writev_all(r->fd, iov, 2)) {
+            int e = errno;
+
+            /* Keep the file whole: drop the part of a record written. */
+            bool whole = ftruncate(r->fd, (off_t)r->bytes) == 0;
+
+            r->failed = true;
+            snprintf(msg, sizeof(msg),
+                     "--record: writing %s failed: %s; the rest of session "
+                     "%llu is not recorded (%s)",
+                     r->path, strerror(e), (unsigned long long)r->id,
+                     whole ? "what was written before is kept"
+                           : "the file may end in part of a record");
+            log_limited(LVL_WARN, msg);
+            return;
+        }
+        r->bytes += sizeof(hdr) + n;
+        data += n;
+        len -= n;
+    }
+}
+
+static void record_close(void *ctx, void *handle)
+{
+    struct recording *r = handle;
+
+    (void)ctx;
+    if (close(r->fd))
+        logf_(LVL_WARN, "--record: closing %s: %s", r->path, strerror(errno));
+    else
+        logf_(LVL_DEBUG, "session %llu: %llu bytes recorded in %s",
+              (unsigned long long)r->id, (unsigned long long)r->bytes, r->path);
+    free(r);
+}
+
+static const struct mmsim_rpc_recorder recorder = {record_open, record_write,
+                                                   record_close, NULL};
+
+/*
+ * Refuse a --record directory that is missing, not a directory or not
+ * writable, before anything starts. Return: 0 or -1 (said on stderr).
+ */
+static int record_prepare(const char *dir)
+{
+    struct stat st;
+
+    if (!*dir || strlen(dir) > 3900) {
+        fprintf(stderr, PROG ": --record: the directory name is %s\n",
+                *dir ? "too long" : "empty");
+        return -1;
+    }
+    if (stat(dir, &st)) {
+        fprintf(stderr, PROG ": --record %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, PROG ": --record %s: not a directory\n", dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK)) {
+        fprintf(stderr, PROG ": --record %s: cannot create files there: %s\n",
+                dir, strerror(errno));
+        return -1;
+    }
+    /* A file size limit makes writes fail with EFBIG, not kill us. */
+    signal(SIGXFSZ, SIG_IGN);
+    return 0;
+}
+
 /* ---- options ----------------------------------------------------------- */
 
 enum {
@@ -221,6 +411,8 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_MAX_FRAME,
     OPT_MAX_PAGES,
+    OPT_MAX_MAPPED_PAGES,
+    OPT_MAX_MAPPINGS,
     OPT_MAX_INFLIGHT,
     OPT_MAX_BATCH,
     OPT_IDLE_TIMEOUT,
@@ -228,6 +420,7 @@ enum {
     OPT_NO_LATE_INIT,
     OPT_LOG_LEVEL,
     OPT_DRAIN_TIMEOUT,
+    OPT_RECORD,
     OPT_VERSION,
 };
 
@@ -243,6 +436,7 @@ struct daemon_opts {
     struct mmsim_rpc_limits limits;
     bool metadata_only;
     bool late_init;
+    const char *record_dir; /* --record; NULL: off */
 };
 
 static unsigned online_cpus(void)
@@ -313,9 +507,15 @@ static void usage(FILE *f, const struct daemon_opts *d)
             "  --max-frame BYTES    largest request frame, 1K-64M, K/M "
             "suffixes allowed\n"
             "                       (default %u)\n"
-            "  --max-pages N        pages one session may own at once, 0 "
-            "for no limit\n"
-            "                       (default %llu)\n"
+            "  --max-pages N        pages one session may own at once "
+            "(blocks and vmalloc\n"
+            "                       areas), 0 for no limit (default %llu)\n"
+            "  --max-mapped-pages N pages one session may have mmapped at "
+            "once, resident\n"
+            "                       or not, 0 for no limit (default %llu)\n"
+            "  --max-mappings N     regions in one session's address space, "
+            "1-1000000\n"
+            "                       (default %u, as vm.max_map_count)\n"
             "  --max-inflight N     requests a client may have unanswered "
             "(default %u)\n"
             "  --max-batch N        entries in one batch request (default "
@@ -340,6 +540,12 @@ static void usage(FILE *f, const struct daemon_opts *d)
             "all after start)\n"
             "\n"
             "Other:\n"
+            "  --record DIR         write every session's input to "
+            "DIR/session-PID-ID.rpc,\n"
+            "                       replayable with the rpc fuzz target "
+            "(fuzz/README.md);\n"
+            "                       the files hold what clients send, "
+            "tokens included\n"
             "  --log-level LEVEL    error, warn, info or debug (default "
             "info)\n"
             "  --version            print the version and exit\n"
@@ -347,6 +553,9 @@ static void usage(FILE *f, const struct daemon_opts *d)
             "\n"
             "Machine options (as mmsim-boot takes them):\n"
             "%s"
+            "Without --swap file= the swap file of " PROG " is an unnamed "
+            "temporary file in\n"
+            "$TMPDIR, else /var/tmp.\n"
             "\n"
             "Once listening, " PROG " logs \"" PROG
             " ready: tcp ADDR, unix PATH\" at info.\n"
@@ -365,9 +574,10 @@ static void usage(FILE *f, const struct daemon_opts *d)
             MMSIM_NET_DEFAULT_HOST, MMSIM_NET_DEFAULT_PORT, d->unix_default,
             MMSIM_NET_DEFAULT_UNIX_MODE, MAX_WORKERS, online_cpus(),
             MMSIM_NET_DEFAULT_MAX_CONNECTIONS, lim.max_frame_bytes,
-            (unsigned long long)lim.max_pages, lim.max_inflight, lim.max_batch,
-            lim.idle_timeout_ms / 1000, MMSIM_NET_DEFAULT_DRAIN_MS / 1000,
-            mmsim_config_options_help());
+            (unsigned long long)lim.max_pages,
+            (unsigned long long)lim.max_mapped_pages, lim.max_mappings,
+            lim.max_inflight, lim.max_batch, lim.idle_timeout_ms / 1000,
+            MMSIM_NET_DEFAULT_DRAIN_MS / 1000, mmsim_config_options_help());
 }
 
 static const char *long_name(const struct option *opts, int val)
@@ -500,6 +710,31 @@ static void log_machine_summary(struct mmsim_machine *m, uint64_t boot_ms)
           mmsim_machine_has_contents(m) ? "on" : "off (metadata only)");
 }
 
+/* The swap device and the OOM policy, at info. */
+static void log_vm_summary(struct mmsim_machine *m)
+{
+    const struct mmsim_desc *d = mmsim_machine_desc(m);
+    const char *policy = d->oom_policy == MMSIM_OOM_FAIL
+                             ? "fail the allocation"
+                             : "kill the largest session";
+    struct mmsim_swap_info si;
+    char size[32];
+    int rc = mmsim_swap_info(m, &si);
+
+    if (rc) {
+        logf_(LVL_WARN, "swap: %s; OOM policy: %s", mmsim_strerror(rc), policy);
+        return;
+    }
+    if (!si.present) {
+        logf_(LVL_INFO, "swap: none; OOM policy: %s", policy);
+        return;
+    }
+    format_bytes(si.pages * MMSIM_PAGE_SIZE, size, sizeof(size));
+    logf_(LVL_INFO, "swap: %s, %llu pages (%s); OOM policy: %s",
+          si.path[0] ? si.path : "(in memory)", (unsigned long long)si.pages,
+          size, policy);
+}
+
 /*
  * page_alloc_init_late() in the background: serving starts at once. It
  * cannot be interrupted, so a stop joins it (seconds for a TiB machine).
@@ -531,6 +766,8 @@ int main(int argc, char **argv)
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
         {"max-pages", required_argument, NULL, OPT_MAX_PAGES},
+        {"max-mapped-pages", required_argument, NULL, OPT_MAX_MAPPED_PAGES},
+        {"max-mappings", required_argument, NULL, OPT_MAX_MAPPINGS},
         {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
         {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
@@ -538,6 +775,7 @@ int main(int argc, char **argv)
         {"no-late-init", no_argument, NULL, OPT_NO_LATE_INIT},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
+        {"record", required_argument, NULL, OPT_RECORD},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -545,7 +783,8 @@ int main(int argc, char **argv)
     static uint8_t token[TOKEN_MAX_BYTES + 1];
     struct mmsim_config_builder *b = malloc(sizeof(*b));
     struct mmsim_desc *desc = malloc(sizeof(*desc));
-    struct mmsim_machine_opts mopts = {.log = machine_log};
+    struct mmsim_machine_opts mopts = {.log = machine_log,
+                                       .oom_kill = machine_oom_kill};
     struct mmsim_rpc_config rcfg = {0};
     struct mmsim_net_config ncfg;
     struct mmsim_machine *m = NULL;
@@ -643,6 +882,18 @@ int main(int argc, char **argv)
             else
                 d.limits.max_pages = v;
             break;
+        case OPT_MAX_MAPPED_PAGES:
+            if (parse_u64(optarg, 0, UINT64_MAX, &v))
+                bad = "a number of pages, 0 for no limit";
+            else
+                d.limits.max_mapped_pages = v;
+            break;
+        case OPT_MAX_MAPPINGS:
+            if (parse_u64(optarg, 1, 1000000, &v))
+                bad = "a number, 1-1000000";
+            else
+                d.limits.max_mappings = (uint32_t)v;
+            break;
         case OPT_MAX_INFLIGHT:
             if (parse_u64(optarg, 1, 1000000, &v))
                 bad = "a number, 1-1000000";
@@ -669,6 +920,9 @@ int main(int argc, char **argv)
             break;
         case OPT_METADATA_ONLY:
             d.metadata_only = true;
+            break;
+        case OPT_RECORD:
+            d.record_dir = optarg;
             break;
         case OPT_NO_LATE_INIT:
             d.late_init = false;
@@ -731,7 +985,21 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    if (desc->swap_bytes && !desc->swap_path[0] &&
+        mmsim_config_default_swap_dir(desc->swap_path,
+                                      sizeof(desc->swap_path))) {
+        fprintf(stderr,
+                PROG ": $TMPDIR is too long for the swap file's "
+                     "directory (at most %d characters)\n",
+                MMSIM_DESC_PATH_LEN - 1);
+        goto out;
+    }
     desc->contents = !d.metadata_only;
+    if (d.record_dir) {
+        if (record_prepare(d.record_dir))
+            goto out;
+        record_dir = d.record_dir;
+    }
 
     logf_(LVL_INFO, PROG " " MMSIM_VERSION " starting");
     /* Listeners first: a refused or busy address fails before the boot,
@@ -764,6 +1032,13 @@ int main(int argc, char **argv)
         goto out;
     }
     log_machine_summary(m, mono_ms() - t0);
+    log_vm_summary(m);
+    rc = mmsim_kswapd_start(m);
+    if (rc) {
+        logf_(LVL_ERR, "kswapd: %s", mmsim_strerror(rc));
+        status = EXIT_START;
+        goto out;
+    }
 
     rcfg.machine = m;
     rcfg.limits = d.limits;
@@ -773,12 +1048,21 @@ int main(int argc, char **argv)
     rcfg.token = token_len ? token : NULL;
     rcfg.token_len = token_len;
     rcfg.log = rpc_log;
+    rcfg.recorder = record_dir ? &recorder : NULL;
+    if (record_dir)
+        logf_(token_len ? LVL_WARN : LVL_INFO,
+              "recording every session's input to %s/session-%ld-ID.rpc%s",
+              record_dir, logcfg.pid,
+              token_len ? " (the files hold the clients' tokens)" : "");
+    rcfg.session_killed = mmsim_net_session_killed;
+    rcfg.session_killed_ctx = net;
     rc = mmsim_rpc_create(&rcfg, &rpc);
     if (rc) {
         logf_(LVL_ERR, "rpc: %s", mmsim_strerror(rc));
         status = rc == MMSIM_EINVAL ? EXIT_USAGE : EXIT_START;
         goto out;
     }
+    atomic_store(&oom_rpc, rpc);
     rc = mmsim_net_start(net, rpc, m, err, sizeof(err));
     if (rc) {
         logf_(LVL_ERR, "%s", err);
@@ -787,12 +1071,15 @@ int main(int argc, char **argv)
     }
     logf_(LVL_INFO,
           "limits: %u workers, %u connections, frames of %u bytes, %llu "
-          "pages per session%s, %u in flight, batches of %u, idle timeout "
-          "%u s%s; authentication %s",
+          "pages per session%s, %llu mapped%s in at most %u regions, %u in "
+          "flight, batches of %u, idle timeout %u s%s; authentication %s",
           d.workers, d.max_connections, d.limits.max_frame_bytes,
           (unsigned long long)d.limits.max_pages,
-          d.limits.max_pages ? "" : " (no limit)", d.limits.max_inflight,
-          d.limits.max_batch, d.limits.idle_timeout_ms / 1000,
+          d.limits.max_pages ? "" : " (no limit)",
+          (unsigned long long)d.limits.max_mapped_pages,
+          d.limits.max_mapped_pages ? "" : " (no limit)", d.limits.max_mappings,
+          d.limits.max_inflight, d.limits.max_batch,
+          d.limits.idle_timeout_ms / 1000,
           d.limits.idle_timeout_ms ? "" : " (none)",
           token_len
               ? (d.token_file ? "by token (file)" : "by token (" TOKEN_ENV ")")
@@ -823,6 +1110,10 @@ out:
             logf_(LVL_INFO, "waiting for the deferred struct page init");
         pthread_join(late_thread, NULL);
     }
+    /* Every session is gone: nothing can reach the OOM killer now. */
+    atomic_store(&oom_rpc, NULL);
+    if (m)
+        mmsim_kswapd_stop(m);
     mmsim_rpc_destroy(rpc);
     mmsim_machine_destroy(m);
     if (m && status == EXIT_OK)

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * frame.c - the 4-byte big-endian length prefix framing, incremental.
+ *
+ * A frame that arrives whole is handed out in place (a pointer into the
+ * caller's input); only a frame split across inputs is copied, into the
+ * decoder's own buffer, as its bytes come.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +92,23 @@ int mmsim_frame_decode(struct mmsim_frame_decoder *d, const uint8_t *data,
         d->want = d->have = 0;
         d->payload.len = 0;
     }
+    /* Zero copy: no frame begun and a whole one in the input, so hand out
+     * the payload where it lies (the usual case for a server reading
+     * pipelined requests). The state is left as after a copied frame. */
+    if (d->header_have == 0 && len >= MMSIM_FRAME_HEADER) {
+        uint32_t want = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                        (uint32_t)data[2] << 8 | data[3];
+
+        if (want <= d->max_frame_bytes && want <= len - MMSIM_FRAME_HEADER) {
+            memcpy(d->header, data, MMSIM_FRAME_HEADER);
+            d->header_have = MMSIM_FRAME_HEADER;
+            d->want = d->have = want;
+            *consumed = MMSIM_FRAME_HEADER + (size_t)want;
+            *frame = data + MMSIM_FRAME_HEADER;
+            *frame_len = want;
+            return MMSIM_FRAME_READY;
+        }
+    }
     while (d->header_have < MMSIM_FRAME_HEADER) {
         if (used == len) {
             *consumed = used;
@@ -113,8 +134,9 @@ int mmsim_frame_decode(struct mmsim_frame_decoder *d, const uint8_t *data,
         if (take > len - used)
             take = len - used;
         /* Copy only what arrived: a lying length costs nothing until the
-         * bytes actually come. */
-        if (mmsim_buf_append(&d->payload, data + used, take)) {
+         * bytes actually come. (None may have: data is NULL when len is 0,
+         * and NULL + 0 is undefined.) */
+        if (take && mmsim_buf_append(&d->payload, data + used, take)) {
             *consumed = used;
             return -2;
         }

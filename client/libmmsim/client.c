@@ -4,7 +4,9 @@
  *
  * The socket is non-blocking and every wait is a poll() against a
  * deadline, so timeouts are exact and a flush can read responses while it
- * writes (neither side ever stalls on a full socket buffer).
+ * writes (neither side ever stalls on a full socket buffer). Sends and
+ * reads are tried first and poll() is called only when they would block,
+ * so a pipelined batch costs one send() and one recv().
  *
  * Responses are matched to requests by order: the server answers in
  * request order, ids ascend by one, and every response read off the wire
@@ -27,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "mmsim/client.h"
 #include "mmsim/frame.h"
 #include "mmsim/mm.h"
@@ -131,7 +134,7 @@ static bool status_closes(Mmsim__V1__Status s)
     return s == MMSIM__V1__STATUS__UNAUTHENTICATED ||
            s == MMSIM__V1__STATUS__BAD_VERSION ||
            s == MMSIM__V1__STATUS__FRAME_TOO_LARGE ||
-           s == MMSIM__V1__STATUS__MALFORMED;
+           s == MMSIM__V1__STATUS__MALFORMED || s == MMSIM__V1__STATUS__KILLED;
 }
 
 Mmsim__V1__Status mmsim_client_status(const struct mmsim_client *c)
@@ -280,6 +283,429 @@ bool mmsim_client_connected(const struct mmsim_client *c)
     return c->fd >= 0;
 }
 
+/* ---- Encoding the small requests by hand
+ *
+ * protobuf-c packs by walking descriptors, twice (once for the size, once
+ * for the bytes). The requests a pipelining client sends by the million
+ * (AllocPages, FreePages, ReadPage, WritePage, Ping) have at most three
+ * scalar or bytes fields, so they are encoded here directly: present
+ * fields in field-number order, exactly the bytes protobuf-c produces
+ * (tests/unit/test-client.c checks that). Field numbers are those of
+ * proto/mmsim.proto, which never change. Every other request, and any
+ * message carrying unknown fields, goes through protobuf-c.
+ */
+
+enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
+
+/* One field of a small message: a varint, or @v bytes at @data. */
+struct wire_field {
+    uint32_t tag; /* field number << 3 | wire type */
+    uint64_t v;
+    const uint8_t *data;
+};
+
+struct wire_msg {
+    struct wire_field f[3];
+    unsigned n;
+};
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static void wire_varint(struct wire_msg *m, bool has, uint32_t num, uint64_t v)
+{
+    if (has)
+        m->f[m->n++] = (struct wire_field){num << 3 | WIRE_VARINT, v, NULL};
+}
+
+static void wire_bytes(struct wire_msg *m, bool has, uint32_t num,
+                       const ProtobufCBinaryData *b)
+{
+    if (has)
+        m->f[m->n++] =
+            (struct wire_field){num << 3 | WIRE_LEN, b->len, b->data};
+}
+
+static size_t wire_size(const struct wire_msg *m)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < m->n; i++) {
+        const struct wire_field *f = &m->f[i];
+
+        n += varint_size(f->tag) + varint_size(f->v);
+        if ((f->tag & 7) == WIRE_LEN)
+            n += f->v;
+    }
+    return n;
+}
+
+static uint8_t *wire_put(uint8_t *p, const struct wire_msg *m)
+{
+    for (unsigned i = 0; i < m->n; i++) {
+        const struct wire_field *f = &m->f[i];
+
+        p = varint_put(p, f->tag);
+        p = varint_put(p, f->v);
+        if ((f->tag & 7) == WIRE_LEN && f->v) {
+            memcpy(p, f->data, f->v);
+            p += f->v;
+        }
+    }
+    return p;
+}
+
+/*
+ * The operation of @req as a wire_msg, and its field number in Request.
+ * Return: false when protobuf-c must pack @req.
+ */
+static bool wire_op(const Mmsim__V1__Request *req, struct wire_msg *m,
+                    uint32_t *num)
+{
+    const ProtobufCMessage *op = NULL;
+
+    m->n = 0;
+    switch (req->op_case) {
+    case MMSIM__V1__REQUEST__OP_ALLOC: {
+        const Mmsim__V1__AllocPages *a = req->alloc;
+
+        if (!a)
+            return false;
+        wire_varint(m, a->has_order, 1, a->order);
+        wire_varint(m, a->has_gfp, 2, a->gfp);
+        /* int32: a negative value is sign-extended to 64 bits. */
+        wire_varint(m, a->has_node, 3, (uint64_t)(int64_t)a->node);
+        op = &a->base;
+        *num = 4;
+        break;
+    }
+    case MMSIM__V1__REQUEST__OP_FREE: {
+        const Mmsim__V1__FreePages *f = req->free;
+
+        if (!f)
+            return false;
+        wire_varint(m, f->has_pfn, 1, f->pfn);
+        wire_varint(m, f->has_order, 2, f->order);
+        op = &f->base;
+        *num = 5;
+        break;
+    }
+    case MMSIM__V1__REQUEST__OP_READ: {
+        const Mmsim__V1__ReadPage *r = req->read;
+
+        if (!r)
+            return false;
+        wire_varint(m, r->has_pfn, 1, r->pfn);
+        wire_varint(m, r->has_offset, 2, r->offset);
+        wire_varint(m, r->has_length, 3, r->length);
+        op = &r->base;
+        *num = 8;
+        break;
+    }
+    case MMSIM__V1__REQUEST__OP_WRITE: {
+        const Mmsim__V1__WritePage *w = req->write;
+
+        if (!w)
+            return false;
+        wire_varint(m, w->has_pfn, 1, w->pfn);
+        wire_varint(m, w->has_offset, 2, w->offset);
+        wire_bytes(m, w->has_data, 3, &w->data);
+        op = &w->base;
+        *num = 9;
+        break;
+    }
+    case MMSIM__V1__REQUEST__OP_PING: {
+        const Mmsim__V1__Ping *p = req->ping;
+
+        if (!p)
+            return false;
+        wire_bytes(m, p->has_payload, 1, &p->payload);
+        op = &p->base;
+        *num = 3;
+        break;
+    }
+    default:
+        return false;
+    }
+    return !op->n_unknown_fields && !req->base.n_unknown_fields;
+}
+
+/* ---- Decoding the common responses by hand
+ *
+ * The answers to the requests above are small too: Response {id,
+ * status, message} with no result, an AllocReply, a ReadReply or a Pong.
+ * protobuf-c's unpack scans the frame, then parses it through the
+ * descriptors; this reads such a frame in one pass and builds the very
+ * structures protobuf-c would, allocated the way it allocates them
+ * (malloc, one block per message, string and non-empty bytes field), so
+ * that mmsim_client_pb_free() frees either kind alike. Anything else (a
+ * field repeated, unknown or of another type, another result, an
+ * overlong varint) is left to protobuf-c, which decides whether the frame
+ * is valid at all.
+ */
+
+struct wire_span {
+    const uint8_t *p;
+    size_t len;
+    bool has;
+};
+
+/* Return: false for a truncated or overlong varint, or one above @max. */
+static bool varint_get(const uint8_t **pp, const uint8_t *end, uint64_t max,
+                       uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0;
+
+    for (unsigned i = 0; i < 10 && p < end; i++) {
+        uint8_t b = *p++;
+
+        if (i == 9 && b > 1)
+            return false;
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *pp = p;
+            *v = x;
+            return x <= max;
+        }
+    }
+    return false;
+}
+
+/*
+ * Walk the fields of one message: a varint, or a length-delimited span.
+ * Return: 1 a field, 0 the end, -1 not for the hand decoder.
+ */
+static int wire_next(const uint8_t **pp, const uint8_t *end, uint32_t *num,
+                     uint64_t *v, struct wire_span *sp)
+{
+    uint64_t tag;
+
+    if (*pp == end)
+        return 0;
+    if (!varint_get(pp, end, UINT32_MAX, &tag) || (tag >> 3) == 0)
+        return -1;
+    *num = (uint32_t)(tag >> 3);
+    switch (tag & 7) {
+    case WIRE_VARINT:
+        sp->has = false;
+        return varint_get(pp, end, UINT64_MAX, v) ? 1 : -1;
+    case WIRE_LEN:
+        if (!varint_get(pp, end, UINT64_MAX, v) || *v > (uint64_t)(end - *pp))
+            return -1;
+        sp->p = *pp;
+        sp->len = (size_t)*v;
+        sp->has = true;
+        *pp += sp->len;
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* A copy of @sp as protobuf-c makes one: NUL-terminated. */
+static char *wire_string(const struct wire_span *sp)
+{
+    char *str = malloc(sp->len + 1);
+
+    if (str) {
+        if (sp->len)
+            memcpy(str, sp->p, sp->len);
+        str[sp->len] = '\0';
+    }
+    return str;
+}
+
+/* ... and bytes: NULL when empty. Return: false out of memory. */
+static bool wire_binary(const struct wire_span *sp, ProtobufCBinaryData *b)
+{
+    b->len = sp->len;
+    b->data = NULL;
+    if (!sp->len)
+        return true;
+    b->data = malloc(sp->len);
+    if (!b->data)
+        return false;
+    memcpy(b->data, sp->p, sp->len);
+    return true;
+}
+
+/* AllocReply {pfn, node, zone, order}. Return: 1, 0 (not by hand), -1. */
+static int wire_alloc_reply(const struct wire_span *sp, Mmsim__V1__Response *r)
+{
+    const uint8_t *p = sp->p, *end = sp->p + sp->len;
+    struct wire_span f, zone = {0};
+    uint64_t v[5] = {0};
+    unsigned seen = 0;
+    uint32_t num;
+    int rc;
+
+    while ((rc = wire_next(&p, end, &num, &v[0], &f)) > 0) {
+        if (num > 4 || (seen & 1u << num) || f.has != (num == 3) ||
+            (num != 1 && !f.has && v[0] > UINT32_MAX))
+            return 0;
+        seen |= 1u << num;
+        if (num == 3)
+            zone = f;
+        else
+            v[num] = v[0];
+    }
+    if (rc < 0)
+        return 0;
+    r->alloc = malloc(sizeof(*r->alloc));
+    if (!r->alloc)
+        return -1;
+    mmsim__v1__alloc_reply__init(r->alloc);
+    r->result_case = MMSIM__V1__RESPONSE__RESULT_ALLOC;
+    r->alloc->has_pfn = !!(seen & 1u << 1);
+    r->alloc->pfn = v[1];
+    r->alloc->has_node = !!(seen & 1u << 2);
+    r->alloc->node = (uint32_t)v[2];
+    r->alloc->has_order = !!(seen & 1u << 4);
+    r->alloc->order = (uint32_t)v[4];
+    if (zone.has && !(r->alloc->zone = wire_string(&zone)))
+        return -1;
+    return 1;
+}
+
+/* ReadReply or Pong: one optional bytes field, number 1. */
+static int wire_bytes_reply(const struct wire_span *sp, Mmsim__V1__Response *r,
+                            uint32_t which)
+{
+    const uint8_t *p = sp->p, *end = sp->p + sp->len;
+    struct wire_span f, data = {0};
+    ProtobufCBinaryData *b;
+    protobuf_c_boolean *has;
+    uint64_t v;
+    uint32_t num;
+    int rc;
+
+    while ((rc = wire_next(&p, end, &num, &v, &f)) > 0) {
+        if (num != 1 || !f.has || data.has)
+            return 0;
+        data = f;
+    }
+    if (rc < 0)
+        return 0;
+    if (which == MMSIM__V1__RESPONSE__RESULT_READ) {
+        r->read = malloc(sizeof(*r->read));
+        if (!r->read)
+            return -1;
+        mmsim__v1__read_reply__init(r->read);
+        b = &r->read->data;
+        has = &r->read->has_data;
+    } else {
+        r->pong = malloc(sizeof(*r->pong));
+        if (!r->pong)
+            return -1;
+        mmsim__v1__pong__init(r->pong);
+        b = &r->pong->payload;
+        has = &r->pong->has_payload;
+    }
+    r->result_case = (Mmsim__V1__Response__ResultCase)which;
+    *has = data.has;
+    if (data.has && !wire_binary(&data, b))
+        return -1;
+    return 1;
+}
+
+/*
+ * The Response in @frame, decoded by hand if it has one of the common
+ * shapes. Return: the response; NULL with *oom false when protobuf-c
+ * must decode it (or refuse it), with *oom true when out of memory.
+ */
+static Mmsim__V1__Response *wire_response(const uint8_t *frame, size_t len,
+                                          bool *oom)
+{
+    const uint8_t *p = frame, *end = frame + len;
+    struct wire_span f, msg = {0}, result = {0};
+    uint64_t v, id = 0, status = 0;
+    uint32_t num, which = 0;
+    unsigned seen = 0;
+    Mmsim__V1__Response *r;
+    int rc;
+
+    *oom = false;
+    while ((rc = wire_next(&p, end, &num, &v, &f)) > 0) {
+        if (num >= 32 || (seen & 1u << num))
+            return NULL;
+        seen |= 1u << num;
+        switch (num) {
+        case 1: /* id */
+            if (f.has)
+                return NULL;
+            id = v;
+            break;
+        case 2: /* status, an int32 enum: never negative from a server */
+            if (f.has || v > INT32_MAX)
+                return NULL;
+            status = v;
+            break;
+        case 3: /* message */
+            if (!f.has)
+                return NULL;
+            msg = f;
+            break;
+        case MMSIM__V1__RESPONSE__RESULT_PONG:
+        case MMSIM__V1__RESPONSE__RESULT_ALLOC:
+        case MMSIM__V1__RESPONSE__RESULT_READ:
+            if (!f.has || which)
+                return NULL;
+            which = num;
+            result = f;
+            break;
+        default:
+            return NULL;
+        }
+    }
+    if (rc < 0)
+        return NULL;
+    r = malloc(sizeof(*r));
+    if (!r)
+        goto out_oom;
+    mmsim__v1__response__init(r);
+    r->has_id = !!(seen & 1u << 1);
+    r->id = id;
+    r->has_status = !!(seen & 1u << 2);
+    r->status = (Mmsim__V1__Status)status;
+    if (msg.has && !(r->message = wire_string(&msg)))
+        goto out_free;
+    rc = 1;
+    if (which == MMSIM__V1__RESPONSE__RESULT_ALLOC)
+        rc = wire_alloc_reply(&result, r);
+    else if (which)
+        rc = wire_bytes_reply(&result, r, which);
+    if (rc > 0)
+        return r;
+    free_response(r); /* what was built so far */
+    if (rc == 0)
+        return NULL;
+    goto out_oom;
+out_free:
+    free_response(r);
+out_oom:
+    *oom = true;
+    return NULL;
+}
+
 /*
  * Decode one response out of rbuf, if whole, and queue it.
  * Return: 1 queued one, 0 rbuf used up without a whole frame, < 0 error
@@ -290,6 +716,7 @@ static int decode_one(struct mmsim_client *c)
     const uint8_t *frame = NULL;
     size_t used = 0, flen = 0;
     Mmsim__V1__Response *r = NULL;
+    bool oom = false;
     int rc;
 
     rc = mmsim_frame_decode(&c->dec, c->rbuf + c->rpos, c->rlen - c->rpos,
@@ -304,7 +731,12 @@ static int decode_one(struct mmsim_client *c)
     if (rc != MMSIM_FRAME_READY)
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_ENOMEM,
                                         "out of memory reading a response"));
-    r = mmsim__v1__response__unpack(NULL, flen, frame);
+    r = wire_response(frame, flen, &oom);
+    if (!r && oom)
+        return conn_dead(c, client_fail(c, MMSIM_CLIENT_ENOMEM,
+                                        "out of memory reading a response"));
+    if (!r)
+        r = mmsim__v1__response__unpack(NULL, flen, frame);
     if (!r)
         return conn_dead(c,
                          client_fail(c, MMSIM_CLIENT_EPROTO,
@@ -333,14 +765,15 @@ static int decode_one(struct mmsim_client *c)
 }
 
 /* Read what the socket has into rbuf (which must be used up).
- * Return: 0, or < 0 (connection dead); EAGAIN counts as 0. */
+ * Return: 1 bytes were read, 0 none were there (EAGAIN), or < 0
+ * (connection dead). */
 static int read_socket(struct mmsim_client *c)
 {
     ssize_t n;
 
     c->rpos = c->rlen = 0;
     do {
-        n = recv(c->fd, c->rbuf, CLIENT_RBUF, 0);
+        n = recv(c->fd, c->rbuf, CLIENT_RBUF, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -358,7 +791,7 @@ static int read_socket(struct mmsim_client *c)
                                         "the server closed the connection"));
     }
     c->rlen = (size_t)n;
-    return 0;
+    return 1;
 }
 
 /* Decode everything rbuf holds. Return: frames queued, or < 0. */
@@ -397,7 +830,12 @@ static int wait_fd(struct mmsim_client *c, short events, int64_t deadline,
     return 0;
 }
 
-/* Read until one more response is queued. */
+/*
+ * Read until one more response is queued. The socket is read before any
+ * poll(): a pipelining caller usually finds its answers there already,
+ * and a recv() that finds nothing costs no more than a poll() that finds
+ * something.
+ */
 static int pump_one(struct mmsim_client *c, int64_t deadline)
 {
     short rev = 0;
@@ -407,23 +845,49 @@ static int pump_one(struct mmsim_client *c, int64_t deadline)
         rc = decode_one(c);
         if (rc != 0)
             return rc < 0 ? rc : 0;
+        rc = read_socket(c);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            continue;
         rc = wait_fd(c, POLLIN, deadline, &rev);
         if (rc)
             return rc;
         rc = read_socket(c);
-        if (rc)
+        if (rc < 0)
             return rc;
     }
 }
 
-/* Write all of c->out, reading responses meanwhile. */
+/*
+ * Write all of c->out, reading responses meanwhile. The socket usually
+ * has room, so send() comes first and poll() only once it is full.
+ */
 static int flush_until(struct mmsim_client *c, int64_t deadline)
 {
-    while (c->out.len) {
+    size_t off = 0; /* sent so far; every failure below kills the
+                     * connection, so c->out needs no memmove */
+
+    while (off < c->out.len) {
         short rev = 0;
         ssize_t n;
         int rc;
 
+        do {
+            n = send(c->fd, c->out.data + off, c->out.len - off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return conn_dead(c, client_fail(c, MMSIM_CLIENT_EIO, "send: %s",
+                                                strerror(errno)));
+            n = 0;
+        }
+        off += (size_t)n;
+        if (off == c->out.len)
+            break;
+        /* The socket is full: wait for room, taking in responses so
+         * that neither side stalls on a full buffer. */
         rc = wait_fd(c, POLLOUT | POLLIN, deadline, &rev);
         if (rc)
             return rc;
@@ -432,27 +896,15 @@ static int flush_until(struct mmsim_client *c, int64_t deadline)
              * reading also surfaces a reset as an error. */
             if (c->rpos == c->rlen) {
                 rc = read_socket(c);
-                if (rc)
+                if (rc < 0)
                     return rc;
             }
             rc = decode_all(c);
             if (rc < 0)
                 return rc;
         }
-        if (!(rev & (POLLOUT | POLLERR)))
-            continue;
-        do {
-            n = send(c->fd, c->out.data, c->out.len,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            return conn_dead(c, client_fail(c, MMSIM_CLIENT_EIO, "send: %s",
-                                            strerror(errno)));
-        }
-        mmsim_buf_consume(&c->out, (size_t)n);
     }
+    c->out.len = 0;
     return 0;
 }
 
@@ -471,7 +923,10 @@ int mmsim_client_flush(struct mmsim_client *c)
 static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
                        int64_t deadline)
 {
-    size_t size;
+    struct wire_msg op;
+    uint32_t opnum = 0;
+    size_t size, opsize = 0;
+    bool by_hand;
     int rc;
 
     rc = check_open(c);
@@ -479,7 +934,14 @@ static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
         return rc;
     req->has_id = 1;
     req->id = c->next_id;
-    size = mmsim__v1__request__get_packed_size(req);
+    by_hand = wire_op(req, &op, &opnum);
+    if (by_hand) {
+        opsize = wire_size(&op);
+        size = 1 + varint_size(req->id) + varint_size(opnum << 3 | WIRE_LEN) +
+               varint_size(opsize) + opsize;
+    } else {
+        size = mmsim__v1__request__get_packed_size(req);
+    }
     if (size > c->max_frame)
         return client_fail(c, MMSIM_CLIENT_ETOOBIG,
                            "request of %zu bytes exceeds the server's "
@@ -496,7 +958,17 @@ static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
         return client_fail(c, MMSIM_CLIENT_ENOMEM,
                            "out of memory queueing a request");
     mmsim_frame_put_header(&c->out, (uint32_t)size);
-    mmsim__v1__request__pack(req, c->out.data + c->out.len);
+    if (by_hand) {
+        uint8_t *p = c->out.data + c->out.len;
+
+        *p++ = 1 << 3 | WIRE_VARINT; /* Request.id */
+        p = varint_put(p, req->id);
+        p = varint_put(p, opnum << 3 | WIRE_LEN);
+        p = varint_put(p, opsize);
+        wire_put(p, &op);
+    } else {
+        mmsim__v1__request__pack(req, c->out.data + c->out.len);
+    }
     c->out.len += size;
     return (int64_t)c->next_id++;
 }
@@ -959,14 +1431,19 @@ static void build_ping(Mmsim__V1__Request *req, Mmsim__V1__Ping *ping,
     req->ping = ping;
 }
 
+/*
+ * Fields equal to their declared default are left out: PROTOCOL.md gives
+ * absent fields their defaults, and a node of -1 alone is a 10-byte
+ * varint.
+ */
 static void build_alloc_pages(Mmsim__V1__AllocPages *a, unsigned order,
                               uint32_t gfp, int node)
 {
-    a->has_order = 1;
+    a->has_order = order != 0;
     a->order = order;
-    a->has_gfp = 1;
+    a->has_gfp = gfp != 0;
     a->gfp = gfp;
-    a->has_node = 1;
+    a->has_node = node != MMSIM_CLIENT_ANY_NODE;
     a->node = node;
 }
 
@@ -975,7 +1452,7 @@ static void build_free_pages(Mmsim__V1__FreePages *f, uint64_t pfn,
 {
     f->has_pfn = 1;
     f->pfn = pfn;
-    f->has_order = 1;
+    f->has_order = order != 0;
     f->order = order;
 }
 
@@ -984,7 +1461,7 @@ static void build_read(Mmsim__V1__Request *req, Mmsim__V1__ReadPage *rd,
 {
     rd->has_pfn = 1;
     rd->pfn = pfn;
-    rd->has_offset = 1;
+    rd->has_offset = offset != 0;
     rd->offset = offset;
     rd->has_length = 1;
     rd->length = len;
@@ -998,7 +1475,7 @@ static void build_write(Mmsim__V1__Request *req, Mmsim__V1__WritePage *wr,
 {
     wr->has_pfn = 1;
     wr->pfn = pfn;
-    wr->has_offset = 1;
+    wr->has_offset = offset != 0;
     wr->offset = offset;
     wr->has_data = 1;
     wr->data.data = (uint8_t *)data;
@@ -1687,4 +2164,23 @@ int mmsim_client_format_gfp(uint32_t gfp, char *buf, size_t len)
         need += (size_t)n;
     }
     return (int)need;
+}
+
+/* ---- For the library's other files (internal.h) */
+
+int client_call(struct mmsim_client *c, Mmsim__V1__Request *req,
+                Mmsim__V1__Response__ResultCase want,
+                Mmsim__V1__Response **resp)
+{
+    return call(c, req, want, resp);
+}
+
+int client_invalid(struct mmsim_client *c, const char *what)
+{
+    return client_fail(c, MMSIM_CLIENT_EINVAL, "%s", what);
+}
+
+int client_broken(struct mmsim_client *c, const char *what)
+{
+    return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO, "%s", what));
 }

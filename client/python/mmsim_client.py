@@ -14,6 +14,10 @@ sits in (Debian: apt-get install protobuf-compiler).
         c.write(page.pfn, b"hello")
         print(c.read(page.pfn, length=5))
         print(c.view_text("buddyinfo"), end="")
+        addr = c.mmap(16)                 # anonymous memory, faulted in
+        c.mem_write(addr + 100, b"anon")
+        area = c.vmalloc(10000)           # a vmalloc area (3 pages)
+        c.vwrite(area.addr, b"virt")
 
 One Client is one connection and one server session: the pages it
 allocates are freed by the server when the connection closes. A Client is
@@ -37,7 +41,8 @@ import sys
 import tempfile
 
 __all__ = [
-    "Client", "MmsimError", "TransportError", "Page", "default_address",
+    "Client", "MmsimError", "TransportError", "Page", "Area",
+    "default_address",
     "parse_gfp", "GFP", "pb",
 ]
 
@@ -115,13 +120,19 @@ _VIEWS = {
     "memblock_memory": "MEMBLOCK_MEMORY",
     "memblock_reserved": "MEMBLOCK_RESERVED",
     "bootlog": "BOOTLOG",
+    "vmallocinfo": "VMALLOCINFO",
+    "swaps": "SWAPS",
+    "meminfo": "MEMINFO",
 }
 
 # Statuses after which the server closes the connection.
 _CLOSING_CODES = {pb.Status.Value(n) for n in (
-    "UNAUTHENTICATED", "BAD_VERSION", "FRAME_TOO_LARGE", "MALFORMED")}
+    "UNAUTHENTICATED", "BAD_VERSION", "FRAME_TOO_LARGE", "MALFORMED",
+    "KILLED")}
 
 Page = collections.namedtuple("Page", "pfn node zone order")
+# A vmalloc area: its start address and size in bytes (whole pages).
+Area = collections.namedtuple("Area", "addr size")
 
 
 def parse_gfp(spec):
@@ -441,7 +452,8 @@ class Client:
 
     def view(self, kind):
         """A pb.ViewReply; kind: 'buddyinfo', 'zoneinfo', 'vmstat',
-        'memblock_memory', 'memblock_reserved', 'bootlog' or a ViewKind."""
+        'memblock_memory', 'memblock_reserved', 'bootlog', 'vmallocinfo',
+        'swaps', 'meminfo' or a ViewKind."""
         if isinstance(kind, str):
             kind = pb.ViewKind.Value(_VIEWS[kind.lower()])
         return self._call(pb.Request(view=pb.GetView(kind=kind)), "view")
@@ -462,3 +474,72 @@ class Client:
     def machine(self):
         """A pb.MachineReply: summary, nodes, zones."""
         return self._call(pb.Request(machine=pb.GetMachine()), "machine")
+
+    # -- virtual memory: the session's address space and vmalloc areas
+
+    def mmap(self, nr_pages, node=-1):
+        """Map nr_pages of anonymous memory (faulted in on first touch);
+        return the start address."""
+        return self._call(pb.Request(mmap=pb.Mmap(
+            nr_pages=nr_pages, node=node)), "mmap").addr
+
+    def munmap(self, addr, nr_pages):
+        """Unmap [addr, addr + nr_pages pages); holes are fine."""
+        self._call(pb.Request(munmap=pb.Munmap(
+            addr=addr, nr_pages=nr_pages)), None)
+
+    def mem_read(self, addr, length):
+        """length bytes of the address space (at most max_frame_bytes)."""
+        return self._call(pb.Request(mem_read=pb.MemRead(
+            addr=addr, length=length)), "read").data
+
+    def mem_write(self, addr, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self._call(pb.Request(mem_write=pb.MemWrite(
+            addr=addr, data=data)), None)
+
+    def mm_stat(self):
+        """A pb.MmStatReply: total_vm, rss, swapents, faults, vmalloc
+        pages..., all in pages."""
+        return self._call(pb.Request(mm_stat=pb.GetMmStat()), "mm_stat")
+
+    def vmalloc(self, size, node=-1):
+        """A vmalloc area of size bytes (rounded up to pages); an Area."""
+        r = self._call(pb.Request(vmalloc=pb.Vmalloc(
+            size=size, node=node)), "vmalloc")
+        return Area(r.addr, r.size)
+
+    def vfree(self, addr):
+        """Free the area starting at addr (an int or an Area)."""
+        if isinstance(addr, Area):
+            addr = addr.addr
+        self._call(pb.Request(vfree=pb.Vfree(addr=addr)), None)
+
+    def vread(self, addr, length):
+        return self._call(pb.Request(vread=pb.VRead(
+            addr=addr, length=length)), "read").data
+
+    def vwrite(self, addr, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self._call(pb.Request(vwrite=pb.VWrite(addr=addr, data=data)), None)
+
+    def reclaim(self, node=-1, steps=1, balance=False, as_kswapd=False):
+        """Reclaim now, in the server worker serving this session: steps
+        shrink_node() passes per node (node -1: every node), or
+        balance_pgdat() with balance=True. A pb.ReclaimReply."""
+        req = pb.Reclaim(node=node, balance=balance, as_kswapd=as_kswapd)
+        if not balance:
+            req.steps = steps
+        return self._call(pb.Request(reclaim=req), "reclaim")
+
+    def meminfo(self):
+        """/proc/meminfo as a dict of kB (or page counts for lines
+        without a unit)."""
+        out = {}
+        for line in self.view_text("meminfo").splitlines():
+            name, _, rest = line.partition(":")
+            if rest.split():
+                out[name.strip()] = int(rest.split()[0])
+        return out

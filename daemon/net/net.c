@@ -14,8 +14,13 @@
  * (3) Off a loop's own thread the only libuv call made is uv_async_send().
  *     It coalesces, so the worker drains its whole queue per wakeup.
  * (4) Shared state: worker->queue and worker->stop (worker->lock), the
- *     live connection count and the done count (atomics). No mmsim lock is
- *     held across a libuv call: sessions are fed outside any lock here.
+ *     live connection count, the done count and worker->kill_pending
+ *     (atomics). No mmsim lock is held across a libuv call: sessions are
+ *     fed outside any lock here. The one exception to (2):
+ *     mmsim_net_session_killed() runs on whatever thread the OOM killer
+ *     ran on, under the rpc's session lock; it only sets kill_pending and
+ *     calls uv_async_send() on the session's worker, which is alive as
+ *     long as the session is.
  *
  * DOC: one connection
  *
@@ -23,8 +28,15 @@
  * its responses collect in @out. One call per read is what the rpc's
  * in-flight limit counts: every request of one read was sent before the
  * peer could see any answer to them, so past max_inflight they get
- * QUOTA_EXCEEDED. One uv_write is outstanding at a time (@wbuf); whatever
- * the session produces meanwhile is coalesced into the next one.
+ * QUOTA_EXCEEDED.
+ *
+ * Writing: after each read the answers to all of it go out in one
+ * uv_try_write(), straight from @out, which on a socket with room (the
+ * usual case) sends everything with no request, callback or epoll_ctl.
+ * Only what the kernel did not take is handed to uv_write (@out and
+ * @wbuf swap, so nothing is copied). One uv_write is outstanding at a
+ * time; whatever the session produces meanwhile is coalesced into the
+ * next write.
  *
  * Back-pressure: while more than max_unsent bytes wait to be sent, the
  * socket is not read; reading resumes once the writes drain below it.
@@ -64,7 +76,7 @@
 /* Kernel log levels, as mmsim_log_fn takes them. */
 enum { LOG_ERR = 3, LOG_WARN = 4, LOG_INFO = 6, LOG_DEBUG = 7 };
 
-#define READ_BYTES   (64u * 1024) /* one read; a worker's shared buffer */
+#define READ_BYTES   (128u << 10) /* one read; a worker's shared buffer */
 #define LINGER_MS    1000u        /* discard input this long after an error */
 #define LISTEN_QUEUE 511          /* Redis's default backlog */
 #define PEER_LEN     64
@@ -96,8 +108,9 @@ struct conn {
     struct worker *w;
     struct conn *prev, *next; /* worker->conns */
     struct mmsim_session *session;
-    struct mmsim_buf out;    /* responses not yet handed to uv_write */
-    struct mmsim_buf wbuf;   /* the bytes of the outstanding write */
+    struct mmsim_buf out;    /* responses not yet written or queued */
+    struct mmsim_buf wbuf;   /* the outstanding write: [wbuf_off, len) */
+    size_t wbuf_off;         /* bytes of @wbuf that uv_try_write sent */
     uint64_t last_active_ms; /* uv_now() of the last read or write done */
     unsigned open_handles;   /* io and timer, until their close callbacks */
     bool reading;            /* uv_read_start is in effect */
@@ -119,7 +132,8 @@ struct worker {
     uv_async_t wakeup;
     uv_timer_t drain_timer;
 
-    uv_mutex_t lock; /* protects the three fields below */
+    atomic_bool kill_pending; /* a session here was OOM-killed */
+    uv_mutex_t lock;          /* protects the three fields below */
     struct handoff *queue;
     struct handoff **queue_tail;
     bool stop;
@@ -203,7 +217,7 @@ static void conn_update(struct conn *c);
 
 static uint64_t conn_unsent(const struct conn *c)
 {
-    return (uint64_t)c->out.len + c->wbuf.len;
+    return (uint64_t)c->out.len + (c->wbuf.len - c->wbuf_off);
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -264,17 +278,22 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     c->wbuf.len = 0;
+    c->wbuf_off = 0;
     if (c->wbuf.cap > KEEP_BUF_BYTES)
         mmsim_buf_free(&c->wbuf);
     c->last_active_ms = uv_now(&c->w->loop);
     conn_update(c);
 }
 
-/* Start a write of everything in @out unless one is outstanding. */
+/*
+ * Send everything in @out unless a write is outstanding: as much as the
+ * socket takes now with uv_try_write(), the rest with uv_write().
+ */
 static void conn_flush(struct conn *c)
 {
     struct mmsim_buf tmp;
     uv_buf_t buf;
+    size_t sent = 0;
     int rc;
 
     if (c->writing || c->closing || !c->out.len)
@@ -283,10 +302,25 @@ static void conn_flush(struct conn *c)
         conn_close(c, "response too large to send");
         return;
     }
+    buf = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+    rc = uv_try_write(&c->io.stream, &buf, 1);
+    if (rc >= 0) {
+        sent = (size_t)rc;
+        c->last_active_ms = uv_now(&c->w->loop);
+        if (sent == c->out.len) {
+            c->out.len = 0;
+            return;
+        }
+    } else if (rc != UV_EAGAIN) {
+        conn_close(c, uv_strerror(rc));
+        return;
+    }
     tmp = c->wbuf; /* empty: no write is outstanding */
     c->wbuf = c->out;
+    c->wbuf_off = sent;
     c->out = tmp;
-    buf = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
+    buf = uv_buf_init((char *)c->wbuf.data + sent,
+                      (unsigned)(c->wbuf.len - sent));
     rc = uv_write(&c->wreq, &c->io.stream, &buf, 1, on_write);
     if (rc < 0) {
         conn_close(c, uv_strerror(rc));
@@ -401,11 +435,11 @@ static void conn_update(struct conn *c)
 {
     if (c->closing || c->lingering)
         return;
-    if (c->out.cap > KEEP_BUF_BYTES && !c->out.len)
-        mmsim_buf_free(&c->out);
     conn_flush(c);
     if (c->closing)
         return;
+    if (c->out.cap > KEEP_BUF_BYTES && !c->out.len)
+        mmsim_buf_free(&c->out);
     if (c->rpc_closed || c->eof || c->draining) {
         conn_read(c, false);
         if (!c->closing && !conn_unsent(c)) {
@@ -476,6 +510,7 @@ static void conn_open(struct worker *w, struct handoff *h)
         conn_close(c, "no session");
         return;
     }
+    mmsim_session_set_ctx(c->session, w); /* for OOM kills */
     net_log(net, LOG_DEBUG, "session %llu (%s): served by worker %u",
             (unsigned long long)mmsim_session_id(c->session), c->peer,
             w->index);
@@ -516,6 +551,33 @@ static void worker_drain(struct worker *w)
                    w->net->cfg.drain_timeout_ms, 0);
 }
 
+/*
+ * OOM kills: give each killed session on this worker a feed with no data,
+ * which answers KILLED and closes (conn_update() does the rest). The
+ * connections are few and kills rare, so a walk is fine.
+ */
+static void worker_close_killed(struct worker *w)
+{
+    /* conn_close() only unlinks from the close callback. */
+    for (struct conn *c = w->conns; c; c = c->next) {
+        if (c->closing || c->lingering || c->rpc_closed || !c->session ||
+            !mmsim_session_killed(c->session))
+            continue;
+        conn_feed(c, NULL, 0);
+        conn_update(c);
+    }
+}
+
+void mmsim_net_session_killed(void *net, void *session_ctx, uint64_t session_id)
+{
+    struct worker *w = session_ctx;
+
+    (void)net;
+    (void)session_id;
+    atomic_store(&w->kill_pending, true);
+    uv_async_send(&w->wakeup);
+}
+
 static void on_wakeup(uv_async_t *a)
 {
     struct worker *w = a->data;
@@ -528,6 +590,9 @@ static void on_wakeup(uv_async_t *a)
     w->queue_tail = &w->queue;
     stop = w->stop;
     uv_mutex_unlock(&w->lock);
+
+    if (atomic_exchange(&w->kill_pending, false))
+        worker_close_killed(w);
 
     for (; h; h = next) {
         next = h->next;

@@ -7,13 +7,19 @@
  *   ops.c    the operations proper: pages, batches, contents, views,
  *            Check, GetMachine.
  *   owned.c  the per-session table of owned blocks.
+ *   vm.c     the session's address space and vmalloc areas, Reclaim, and
+ *            OOM kills (the registry of live sessions).
  *
  * Threads: a struct mmsim_rpc is read-only after creation except for its
- * two atomics; a session and everything hanging off it (its table, its
- * decoder, the struct rpc_req of the request being handled) is used by
- * one thread at a time, the one feeding it. No lock of our own exists;
- * the machine locks itself. No machine lock is held across a protobuf-c
- * call (we never hold one at all).
+ * atomics and the session registry; a session and everything hanging off
+ * it (its table, its decoder, its address space, the struct rpc_req of
+ * the request being handled) is used by one thread at a time, the one
+ * feeding it, except for @killed (atomic) and the registry links and
+ * @ctx (sessions_lock). Our one lock is rpc->sessions_lock, a leaf but
+ * for the session_killed callback, which runs under it (and takes the
+ * transport's own locks). The machine locks itself; no machine lock is
+ * held across a protobuf-c call (we never hold one at all), and
+ * sessions_lock is never held across a call into the machine.
  */
 #ifndef MMSIM_RPC_INTERNAL_H
 #define MMSIM_RPC_INTERNAL_H
@@ -23,8 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "mmsim.pb-c.h"
 #include "mmsim/rpc.h"
+#include "mmsim/vm.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RPC_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -47,6 +56,11 @@ typedef Mmsim__V1__Status rpc_status;
  * and PROTOCOL.md promises this one.
  */
 #define RPC_MAX_RESPONSE_BYTES (UINT32_C(64) << 20)
+
+/* Regions per address space by default: Linux's vm.max_map_count. */
+#define RPC_DEFAULT_MAX_MAPPINGS 65530u
+/* Reclaim.steps: at most this many shrink_node() passes per node. */
+#define RPC_MAX_RECLAIM_STEPS 1024u
 
 /* ---- owned.c ---------------------------------------------------------- */
 
@@ -103,12 +117,20 @@ struct mmsim_rpc {
     char *server_version;
     mmsim_log_fn log;
     void *log_ctx;
+    struct mmsim_rpc_recorder recorder;
+    bool recording;                        /* recorder set */
     unsigned max_order, nr_nodes, nr_cpus; /* the machine's, cached */
     bool contents;
 
     atomic_uint_fast64_t next_session_id; /* ids are never reused */
     atomic_uint_fast64_t live_sessions;   /* for mmsim_rpc_destroy()'s check */
     atomic_bool shutting_down;
+
+    /* OOM kills (vm.c): every live session, to find one by id. */
+    void (*session_killed)(void *ctx, void *session_ctx, uint64_t id);
+    void *session_killed_ctx;
+    pthread_mutex_t sessions_lock; /* protects @sessions and the links */
+    struct mmsim_session *sessions;
 };
 
 struct mmsim_session {
@@ -124,6 +146,16 @@ struct mmsim_session {
     struct owned_table owned;
     uint64_t pages;    /* == sum of 2^order over owned */
     uint32_t feed_seq; /* requests decoded in the current feed call */
+    void *rec;         /* the recorder's handle; NULL: not recorded */
+
+    /* Virtual memory (vm.c). */
+    struct mmsim_mm *mm;    /* created by the first Mmap; NULL before */
+    uint64_t vmalloc_pages; /* pages of the vmalloc areas owned */
+    uint64_t vmalloc_areas; /* areas owned (owner tag = @id) */
+    atomic_bool killed;     /* chosen by the OOM killer; sticky */
+    /* Protected by rpc->sessions_lock. */
+    struct mmsim_session *reg_prev, *reg_next;
+    void *ctx; /* mmsim_session_set_ctx() */
 };
 
 /*
@@ -185,5 +217,36 @@ void op_check(struct rpc_req *rq, const Mmsim__V1__Check *c);
 void op_machine(struct rpc_req *rq);
 /* The summary HelloReply and MachineReply carry; NULL if the host is out. */
 Mmsim__V1__MachineSummary *op_summary(struct rpc_req *rq);
+
+/* ---- vm.c ------------------------------------------------------------- */
+
+void op_mmap(struct rpc_req *rq, const Mmsim__V1__Mmap *mp);
+void op_munmap(struct rpc_req *rq, const Mmsim__V1__Munmap *mu);
+void op_mem_read(struct rpc_req *rq, const Mmsim__V1__MemRead *r);
+void op_mem_write(struct rpc_req *rq, const Mmsim__V1__MemWrite *w);
+void op_mm_stat(struct rpc_req *rq);
+void op_vmalloc(struct rpc_req *rq, const Mmsim__V1__Vmalloc *v);
+void op_vfree(struct rpc_req *rq, const Mmsim__V1__Vfree *v);
+void op_vread(struct rpc_req *rq, const Mmsim__V1__VRead *r);
+void op_vwrite(struct rpc_req *rq, const Mmsim__V1__VWrite *w);
+void op_reclaim(struct rpc_req *rq, const Mmsim__V1__Reclaim *r);
+
+/*
+ * The session's pages outside its address space (blocks, vmalloc areas)
+ * changed by @delta: tell the OOM badness, if it has an address space.
+ */
+void vm_account(struct mmsim_session *s, int64_t delta);
+/* Whether the OOM killer chose the session. Any thread. */
+bool vm_killed(const struct mmsim_session *s);
+/* The message of every KILLED status. */
+extern const char vm_killed_msg[];
+/* Session lifecycle: add to / remove from the registry. */
+void vm_register(struct mmsim_session *s);
+void vm_unregister(struct mmsim_session *s);
+/*
+ * Teardown (after vm_unregister()): vfree every area, destroy the address
+ * space; a summary for the "closed" log line goes to @buf ("" if none).
+ */
+void vm_teardown(struct mmsim_session *s, char *buf, size_t len);
 
 #endif /* MMSIM_RPC_INTERNAL_H */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "mmsim/vmalloc.h"
 
 static void result_set(struct rpc_result *res, rpc_status st, const char *fmt,
                        ...) RPC_PRINTF(3, 4);
@@ -86,11 +87,14 @@ static Mmsim__V1__AllocReply *alloc_one(struct rpc_req *rq,
         return NULL;
     }
     want = UINT64_C(1) << order;
-    if (rpc->limits.max_pages && s->pages + want > rpc->limits.max_pages) {
+    /* Blocks and vmalloc pages share the quota. */
+    if (rpc->limits.max_pages &&
+        s->pages + s->vmalloc_pages + want > rpc->limits.max_pages) {
         result_set(res, MMSIM__V1__STATUS__QUOTA_EXCEEDED,
                    "order %u needs %" PRIu64 " pages; the session owns %" PRIu64
                    " of its quota of %" PRIu64,
-                   order, want, s->pages, rpc->limits.max_pages);
+                   order, want, s->pages + s->vmalloc_pages,
+                   rpc->limits.max_pages);
         return NULL;
     }
     /* Room in the table first, so an allocated block is never untracked. */
@@ -109,6 +113,7 @@ static Mmsim__V1__AllocReply *alloc_one(struct rpc_req *rq,
     }
     owned_insert(&s->owned, pfn, order);
     s->pages += want;
+    vm_account(s, (int64_t)want);
     mmsim__v1__alloc_reply__init(r);
     r->has_pfn = r->has_order = 1;
     r->pfn = pfn;
@@ -161,6 +166,7 @@ static void free_one(struct rpc_req *rq, const Mmsim__V1__FreePages *f,
     }
     owned_remove(&s->owned, pfn);
     s->pages -= UINT64_C(1) << order;
+    vm_account(s, -(int64_t)(UINT64_C(1) << order));
 }
 
 void op_alloc(struct rpc_req *rq, const Mmsim__V1__AllocPages *a)
@@ -561,6 +567,12 @@ static int64_t view_memblock_reserved(struct mmsim_machine *m, char *buf,
     return mmsim_view_memblock(m, true, buf, len);
 }
 
+/* Without owners: views never say which session owns what. */
+static int64_t view_vmallocinfo(struct mmsim_machine *m, char *buf, size_t len)
+{
+    return mmsim_view_vmallocinfo(m, false, buf, len);
+}
+
 /*
  * The text of a view. The machine keeps changing under other sessions,
  * so the length measured first may be short by the time the text is
@@ -659,6 +671,15 @@ void op_view(struct rpc_req *rq, const Mmsim__V1__GetView *v)
         break;
     case MMSIM__V1__VIEW_KIND__BOOTLOG:
         fn = mmsim_view_bootlog;
+        break;
+    case MMSIM__V1__VIEW_KIND__VMALLOCINFO:
+        fn = view_vmallocinfo;
+        break;
+    case MMSIM__V1__VIEW_KIND__SWAPS:
+        fn = mmsim_view_swaps;
+        break;
+    case MMSIM__V1__VIEW_KIND__MEMINFO:
+        fn = mmsim_view_meminfo;
         break;
     default:
         /* protobuf-c stores unknown enum values as they came. */

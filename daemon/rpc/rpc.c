@@ -200,6 +200,12 @@ rpc_status rpc_status_of(int err)
         return MMSIM__V1__STATUS__NOT_HEAD;
     case MMSIM_ERESERVED:
         return MMSIM__V1__STATUS__RESERVED;
+    case MMSIM_EMAPPED:
+        return MMSIM__V1__STATUS__MAPPED;
+    case MMSIM_EIO:
+        return MMSIM__V1__STATUS__IO_ERROR;
+    case MMSIM_EKILLED:
+        return MMSIM__V1__STATUS__KILLED;
     case MMSIM_ENOCONTENT: /* page contents on a metadata-only machine */
     case MMSIM_ENOENT:     /* a view or zone this machine does not have */
     case MMSIM_EPERM:      /* the machine has not finished booting */
@@ -225,6 +231,8 @@ void mmsim_rpc_limits_default(struct mmsim_rpc_limits *l)
     l->max_pages = 0;
     l->max_batch = 1024;
     l->idle_timeout_ms = 300000;
+    l->max_mapped_pages = 0;
+    l->max_mappings = RPC_DEFAULT_MAX_MAPPINGS;
     l->decode_budget_bytes = (size_t)4 * l->max_frame_bytes + (64u << 10);
 }
 
@@ -242,6 +250,9 @@ int mmsim_rpc_create(const struct mmsim_rpc_config *cfg, struct mmsim_rpc **out)
         return MMSIM_EINVAL;
     if (cfg->token_len && !cfg->token)
         return MMSIM_EINVAL;
+    if (cfg->recorder && (!cfg->recorder->open || !cfg->recorder->write ||
+                          !cfg->recorder->close))
+        return MMSIM_EINVAL;
     rpc = calloc(1, sizeof(*rpc));
     if (!rpc)
         return MMSIM_EHOSTMEM;
@@ -250,8 +261,16 @@ int mmsim_rpc_create(const struct mmsim_rpc_config *cfg, struct mmsim_rpc **out)
     if (!rpc->limits.decode_budget_bytes)
         rpc->limits.decode_budget_bytes =
             (size_t)4 * rpc->limits.max_frame_bytes + (64u << 10);
+    if (!rpc->limits.max_mappings)
+        rpc->limits.max_mappings = RPC_DEFAULT_MAX_MAPPINGS;
+    rpc->session_killed = cfg->session_killed;
+    rpc->session_killed_ctx = cfg->session_killed_ctx;
     rpc->log = cfg->log;
     rpc->log_ctx = cfg->log_ctx;
+    if (cfg->recorder) {
+        rpc->recorder = *cfg->recorder;
+        rpc->recording = true;
+    }
     if (cfg->token_len) {
         rpc->token = malloc(cfg->token_len);
         if (!rpc->token)
@@ -266,6 +285,8 @@ int mmsim_rpc_create(const struct mmsim_rpc_config *cfg, struct mmsim_rpc **out)
     if (!rpc->server_version)
         goto out_free;
     memcpy(rpc->server_version, version, vlen + 1);
+    if (pthread_mutex_init(&rpc->sessions_lock, NULL))
+        goto out_free;
     rpc->max_order = mmsim_machine_max_order(cfg->machine);
     rpc->nr_nodes = mmsim_machine_nr_nodes(cfg->machine);
     rpc->nr_cpus = mmsim_machine_nr_cpus(cfg->machine);
@@ -277,6 +298,7 @@ int mmsim_rpc_create(const struct mmsim_rpc_config *cfg, struct mmsim_rpc **out)
     return 0;
 
 out_free:
+    free(rpc->server_version);
     free(rpc->token);
     free(rpc);
     return MMSIM_EHOSTMEM;
@@ -294,6 +316,7 @@ void mmsim_rpc_destroy(struct mmsim_rpc *rpc)
         rpc_log(rpc, RPC_LOG_ERR,
                 "rpc destroyed with %llu sessions still alive",
                 (unsigned long long)live);
+    pthread_mutex_destroy(&rpc->sessions_lock);
     free(rpc->token);
     free(rpc->server_version);
     free(rpc);
@@ -325,8 +348,12 @@ int mmsim_session_create(struct mmsim_rpc *rpc, int cpu, const char *peer,
     printable_copy(s->peer, sizeof(s->peer), peer ? peer : "?");
     mmsim_frame_decoder_init(&s->dec, rpc->limits.max_frame_bytes);
     owned_init(&s->owned);
+    atomic_init(&s->killed, false);
     atomic_fetch_add(&rpc->live_sessions, 1);
+    vm_register(s);
     session_log(s, RPC_LOG_DEBUG, "opened");
+    if (rpc->recording)
+        s->rec = rpc->recorder.open(rpc->recorder.ctx, s->id, s->peer);
     *out = s;
     return 0;
 }
@@ -358,16 +385,22 @@ static void teardown_one(void *ctx, uint64_t pfn, unsigned order)
 void mmsim_session_destroy(struct mmsim_session *s)
 {
     struct teardown td = {.s = s};
+    char vm[192];
 
     if (!s)
         return;
+    /* Out of the OOM killer's reach first: nobody may signal it now. */
+    vm_unregister(s);
     /* Like a process exit: everything the session owned goes back. */
+    vm_teardown(s, vm, sizeof(vm));
     owned_for_each(&s->owned, teardown_one, &td);
-    session_log(s, RPC_LOG_INFO, "closed, freed %llu pages in %llu blocks%s",
-                (unsigned long long)td.pages, (unsigned long long)td.blocks,
+    session_log(s, RPC_LOG_INFO, "closed, freed %llu pages in %llu blocks%s%s",
+                (unsigned long long)td.pages, (unsigned long long)td.blocks, vm,
                 td.failed ? " (some frees failed, see above)" : "");
     owned_fini(&s->owned);
     mmsim_frame_decoder_fini(&s->dec);
+    if (s->rec)
+        s->rpc->recorder.close(s->rpc->recorder.ctx, s->rec);
     atomic_fetch_sub(&s->rpc->live_sessions, 1);
     free(s);
 }
@@ -420,11 +453,14 @@ static Mmsim__V1__Limits *limits_msg(struct rpc_req *rq)
     mmsim__v1__limits__init(l);
     l->has_max_frame_bytes = l->has_max_inflight = l->has_max_pages = 1;
     l->has_max_batch = l->has_idle_timeout_ms = 1;
+    l->has_max_mapped_pages = l->has_max_mappings = 1;
     l->max_frame_bytes = lim->max_frame_bytes;
     l->max_inflight = lim->max_inflight;
     l->max_pages = lim->max_pages;
     l->max_batch = lim->max_batch;
     l->idle_timeout_ms = lim->idle_timeout_ms;
+    l->max_mapped_pages = lim->max_mapped_pages;
+    l->max_mappings = lim->max_mappings;
     return l;
 }
 
@@ -532,6 +568,26 @@ static const char *op_name(Mmsim__V1__Request__OpCase op)
         return "Check";
     case MMSIM__V1__REQUEST__OP_MACHINE:
         return "GetMachine";
+    case MMSIM__V1__REQUEST__OP_MMAP:
+        return "Mmap";
+    case MMSIM__V1__REQUEST__OP_MUNMAP:
+        return "Munmap";
+    case MMSIM__V1__REQUEST__OP_MEM_READ:
+        return "MemRead";
+    case MMSIM__V1__REQUEST__OP_MEM_WRITE:
+        return "MemWrite";
+    case MMSIM__V1__REQUEST__OP_MM_STAT:
+        return "GetMmStat";
+    case MMSIM__V1__REQUEST__OP_VMALLOC:
+        return "Vmalloc";
+    case MMSIM__V1__REQUEST__OP_VFREE:
+        return "Vfree";
+    case MMSIM__V1__REQUEST__OP_VREAD:
+        return "VRead";
+    case MMSIM__V1__REQUEST__OP_VWRITE:
+        return "VWrite";
+    case MMSIM__V1__REQUEST__OP_RECLAIM:
+        return "Reclaim";
     default:
         return "no operation";
     }
@@ -554,6 +610,11 @@ static bool gate(struct rpc_req *rq, const Mmsim__V1__Request *req)
                  "%s before Hello: the first request must be Hello",
                  op_name(op));
         rq->close = true;
+        return false;
+    }
+    /* Killed: every request, then the close at the end of the feed. */
+    if (vm_killed(s)) {
+        rpc_fail(rq, MMSIM__V1__STATUS__KILLED, "%s", vm_killed_msg);
         return false;
     }
     if (shutting_down && op != MMSIM__V1__REQUEST__OP_PING) {
@@ -625,6 +686,36 @@ static void dispatch(struct rpc_req *rq, const Mmsim__V1__Request *req)
         break;
     case MMSIM__V1__REQUEST__OP_MACHINE:
         op_machine(rq);
+        break;
+    case MMSIM__V1__REQUEST__OP_MMAP:
+        op_mmap(rq, req->mmap);
+        break;
+    case MMSIM__V1__REQUEST__OP_MUNMAP:
+        op_munmap(rq, req->munmap);
+        break;
+    case MMSIM__V1__REQUEST__OP_MEM_READ:
+        op_mem_read(rq, req->mem_read);
+        break;
+    case MMSIM__V1__REQUEST__OP_MEM_WRITE:
+        op_mem_write(rq, req->mem_write);
+        break;
+    case MMSIM__V1__REQUEST__OP_MM_STAT:
+        op_mm_stat(rq);
+        break;
+    case MMSIM__V1__REQUEST__OP_VMALLOC:
+        op_vmalloc(rq, req->vmalloc);
+        break;
+    case MMSIM__V1__REQUEST__OP_VFREE:
+        op_vfree(rq, req->vfree);
+        break;
+    case MMSIM__V1__REQUEST__OP_VREAD:
+        op_vread(rq, req->vread);
+        break;
+    case MMSIM__V1__REQUEST__OP_VWRITE:
+        op_vwrite(rq, req->vwrite);
+        break;
+    case MMSIM__V1__REQUEST__OP_RECLAIM:
+        op_reclaim(rq, req->reclaim);
         break;
     default: /* gate() answered NOT_SET; protobuf-c knows no other case */
         rpc_fail(rq, MMSIM__V1__STATUS__UNKNOWN_OPERATION,
@@ -786,6 +877,8 @@ int mmsim_session_feed(struct mmsim_session *s, const uint8_t *data, size_t len,
 {
     if (s->closed)
         return MMSIM_FEED_CLOSE;
+    if (s->rec && len)
+        s->rpc->recorder.write(s->rpc->recorder.ctx, s->rec, data, len);
     s->feed_seq = 0;
     while (!s->closed) {
         const uint8_t *frame = NULL;
@@ -822,6 +915,17 @@ int mmsim_session_feed(struct mmsim_session *s, const uint8_t *data, size_t len,
             break;
         }
         handle_frame(s, frame, flen, out);
+    }
+    /*
+     * Killed by the OOM killer: what was read got KILLED answers; with
+     * nothing read (the transport's nudge), one KILLED with id 0 says
+     * why the connection closes.
+     */
+    if (!s->closed && vm_killed(s)) {
+        if (!s->feed_seq)
+            (void)emit_status(out, 0, MMSIM__V1__STATUS__KILLED, vm_killed_msg);
+        session_log(s, RPC_LOG_INFO, "killed by the OOM killer; closing");
+        s->closed = true;
     }
     return s->closed ? MMSIM_FEED_CLOSE : MMSIM_FEED_CONTINUE;
 }

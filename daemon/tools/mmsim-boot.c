@@ -57,6 +57,8 @@ static void usage(FILE *f)
             "\n"
             "Machine options:\n"
             "%s"
+            "Without --swap file= the swap file of " PROG " is kept in "
+            "memory.\n"
             "\n"
             "Exit status: 0 booted, 1 the boot failed (the kernel would "
             "have panicked,\n"

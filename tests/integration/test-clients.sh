@@ -1,7 +1,8 @@
 #!/bin/sh
 # The clients end to end against a real mmsimd on an ephemeral TCP port
 # and a temporary Unix socket, with a token: mmsimctl (kernel text,
-# --json, exit statuses, a session script) and the Python example under
+# --json, exit statuses, sessions and scripts with the address space and
+# vmalloc areas, vmstat --watch) and the Python example under
 # /usr/bin/python3 (skipped, saying SKIP, without python3-protobuf).
 #
 # Usage: test-clients.sh MMSIMD MMSIMCTL SOURCE_DIR PYTHON_GEN_DIR
@@ -83,7 +84,9 @@ ctl() {
 # -- usage, help, version
 run help 0 "$mmsimctl" --help && {
     for w in ping buddyinfo zoneinfo vmstat memblock bootlog check machine \
-        alloc free read write session --json --timeout --token-file; do
+        alloc free read write session --json --timeout --token-file \
+        vmallocinfo swaps meminfo reclaim mmap munmap mread mwrite mmstat \
+        vmalloc vfree vread vwrite script --watch --count; do
         expect "help mentions $w" out "$w"
     done
     expect "help says pages die with the connection" out \
@@ -135,6 +138,15 @@ run "memblock bad" 2 ctl memblock sideways
 run bootlog 0 ctl bootlog && expect bootlog out 'BIOS-e820'
 run "bootlog json" 0 ctl --json bootlog &&
     expect "bootlog json" out '^\{"lines":\["'
+run meminfo 0 ctl meminfo && expect meminfo out '^MemTotal: +[0-9]+ kB$'
+run swaps 0 ctl swaps && expect swaps out '^Filename'
+run vmallocinfo 0 ctl vmallocinfo
+run reclaim 0 ctl reclaim --steps 2 &&
+    expect reclaim out '^scanned [0-9]+, reclaimed [0-9]+, '
+run "reclaim json" 0 ctl --json reclaim --balance --node 0 &&
+    expect "reclaim json" out '^\{"ok":true,"reclaimed":[0-9]+,"balanced":'
+run "reclaim steps 0" 1 ctl reclaim --steps 0 &&
+    expect "reclaim steps 0" err 'OUT_OF_RANGE'
 run check 0 ctl check && expect check out '^OK$'
 run "check full json" 0 ctl --json check --full &&
     expect "check full json" out '^\{"ok":true,"full":true\}$'
@@ -213,6 +225,153 @@ run "session bad variable" 2 ctl session <<'EOF'
 read $PFN
 EOF
 
+# -- a script: the address space and vmalloc areas within one session
+printf 'from a file\n' >"$tmp/payload"
+cat >"$tmp/vm-script" <<'EOF'
+# map, write, read back the same bytes, unmap
+buf = mmap 16  # a trailing comment
+mwrite $buf 100 "hello, world"
+mread $buf+100 12 --text
+mread $1+100 12 --json
+mwrite $buf 8190 --hex 'de ad be ef'
+mread $buf+8190 4 --json
+mmstat
+munmap $buf 16
+mmstat --json
+# a vmalloc area: the same round trip
+area = vmalloc 10K
+vwrite $area 4090 --hex '01 02 03 04 05 06 07 08'
+vread $2+4090 8 --json
+vmallocinfo
+EOF
+printf '%s\n' "vwrite \$area 0 @$tmp/payload" 'vread $area 11 --text' \
+    'vfree $area' 'mmstat --json' >>"$tmp/vm-script"
+run "vm script" 0 ctl script "$tmp/vm-script" && {
+    expect "vm script mmap" out '^addr 0x7[0-9a-f]+ pages 16$'
+    expect "vm script mread text" out '^hello, world$'
+    expect "vm script mread json" out \
+        '^\{"ok":true,"addr":"0x7[0-9a-f]+","length":12,"hex":"68656c6c6f2c20776f726c64"\}$'
+    expect "vm script across pages" out '"length":4,"hex":"deadbeef"'
+    expect "vm script mmstat" out '^total_vm +16$'
+    expect "vm script mmstat rss" out '^rss +3$'
+    expect "vm script munmap" out '"total_vm":0,"rss":0,'
+    expect "vm script vmalloc" out '^addr 0x[0-9a-f]+ size 12288$'
+    expect "vm script vread" out '"length":8,"hex":"0102030405060708"'
+    expect "vm script vmallocinfo" out \
+        '^0x[0-9a-f]+-0x[0-9a-f]+ +16384 mmsim_vmalloc\+0x0/0x0 pages=3 vmalloc'
+    expect "vm script @file" out '^from a file$'
+    expect "vm script vfree" out '"vmalloc_pages":0,"vmalloc_areas":0,'
+}
+# From stdin, with $N for alloc's pfn too, and @- reading stdin when the
+# script is a file.
+printf '%s\n' 'p = alloc --order 1' 'write $1+1 --data pfn' \
+    'read $p+1 --length 3 --json' | ctl script - >"$tmp/out" 2>"$tmp/err" ||
+    fail "script - : exit status $?"
+expect "script stdin" out '^pfn 0x[0-9a-f]+ order 1 '
+expect "script stdin" out '"length":3,"hex":"70666e"'
+printf '%s\n' 'b = mmap 1' 'mwrite $b 0 @-' 'mread $b 16 --text' \
+    >"$tmp/stdin-script"
+printf 'piped in' | ctl script "$tmp/stdin-script" >"$tmp/out" 2>&1 ||
+    fail "script @-: exit status $?"
+expect "script @-" out '^piped in$'
+# One-shot: the mapping is gone with the connection.
+run "mmap one-shot" 0 ctl mmap 4 && {
+    expect "mmap one-shot" out '^addr 0x[0-9a-f]+ pages 4$'
+    expect "mmap one-shot" err 'freed when mmsimctl exits'
+}
+addr=$(sed -n 's/^addr \(0x[0-9a-f]*\) .*/\1/p' "$tmp/out")
+run "mread one-shot" 1 ctl mread "${addr:-0x7effffff0000}" 4 &&
+    expect "mread one-shot" err '^mmsimctl: BAD_ADDRESS: '
+run "vmalloc bad size" 2 ctl vmalloc 10X
+run "mwrite no data" 2 ctl mwrite 0x1000 0
+# Errors name the line and stop the script with the command's status.
+printf '%s\n' 'b = mmap 1' 'mread $b 4' 'mread $b+4096 4' 'ping' \
+    >"$tmp/bad-script"
+run "script server error" 1 ctl script "$tmp/bad-script" && {
+    expect "script server error" err \
+        "^mmsimctl: $tmp/bad-script: line 3: BAD_ADDRESS: "
+    if grep -q PONG "$tmp/out"; then fail "script went on after line 3"; fi
+}
+run "script bad variable" 2 ctl script - <<'EOF'
+ping
+mwrite $nope 0 x
+ping
+EOF
+expect "script bad variable" err "^mmsimctl: line 2: unknown variable '.nope'$"
+[ "$(grep -c PONG "$tmp/out")" -eq 1 ] || fail "script went on after line 2"
+run "script bad quotes" 2 ctl script - <<'EOF'
+ping "no end
+EOF
+expect "script bad quotes" err '^mmsimctl: line 1: unbalanced quotes'
+run "script bad assignment" 2 ctl --json script - <<'EOF'
+x = ping
+EOF
+expect "script bad assignment" err '^mmsimctl: line 1: ping returns nothing'
+expect "script bad assignment" out \
+    '^\{"ok":false,"status":"USAGE","message":"ping returns nothing.*","line":1\}$'
+printf 'ping\nping a\0b\n' >"$tmp/nul-script"
+run "script NUL byte" 2 ctl script "$tmp/nul-script" &&
+    expect "script NUL byte" err 'line 2: a NUL byte'
+run "script missing file" 2 ctl script "$tmp/nonexistent"
+
+# -- vmstat --watch
+run "vmstat watch" 0 ctl vmstat --watch 0.2 --count 2 && {
+    expect "vmstat watch header" out '^ +free +anon +pgfault +majflt +pswpin'
+    n=$(grep -Ec '^ *[0-9]+( +[0-9]+){11}$' "$tmp/out")
+    [ "$n" -eq 2 ] || fail "vmstat --watch --count 2: $n data lines, not 2"
+    [ "$(wc -l <"$tmp/out")" -eq 4 ] ||
+        fail "vmstat --watch --count 2: not 2 header and 2 data lines"
+}
+run "vmstat watch json" 0 ctl --json vmstat 0.1 3 && {
+    n=$(grep -Ec '^\{"sample":[0-2],"elapsed_ms":[0-9]+,"nr_free_pages":[0-9]+,.*"pgfault":[0-9]+,.*"oom_kill":[0-9]+\}$' "$tmp/out")
+    [ "$n" -eq 3 ] || fail "vmstat --watch --json: $n lines, not 3"
+    expect "vmstat watch json" out '"allocstall_normal":[0-9]+'
+}
+run "vmstat watch bad interval" 2 ctl vmstat --watch=0
+run "vmstat watch bad count" 2 ctl vmstat --watch --count 0
+# wait_for FILE PATTERN: until grep -E finds PATTERN in FILE (10 s at most).
+wait_for() {
+    tries=0
+    until grep -Eq -- "$2" "$1" || [ "$tries" -gt 200 ]; do
+        tries=$((tries + 1))
+        sleep 0.05
+    done
+}
+# In the background, mmsimctl itself (not the ctl function's subshell),
+# so that $! is its pid.
+watch_bg() {
+    "$mmsimctl" -s "$sock" --token-file "$tmp/token" "$@" >"$tmp/watch" 2>&1 &
+    wpid=$!
+}
+# Deltas: 32 pages touched between samples show up as 32 faults or more.
+watch_bg --json vmstat --watch 1 --count 3
+wait_for "$tmp/watch" '"sample":0'
+head -c 131072 /dev/zero | tr '\0' x >"$tmp/128k"
+printf '%s\n' 'b = mmap 32' "mwrite \$b 0 @$tmp/128k" >"$tmp/touch-script"
+ctl script "$tmp/touch-script" >/dev/null 2>&1 || fail "touch script failed"
+wait "$wpid" || fail "vmstat --watch with faults: exit status $?"
+faults=$(sed -n '2,$s/.*"pgfault":\([0-9]*\).*/\1/p' "$tmp/watch" |
+    awk '{ s += $1 } END { print s + 0 }')
+[ "$faults" -ge 32 ] || fail "vmstat --watch: $faults faults after touching 32"
+# SIGTERM ends the watch cleanly (exit 0); in a script, the script too
+# (exit 128 + 15).
+watch_bg vmstat --watch 0.1
+wait_for "$tmp/watch" '^ *[0-9]+( +[0-9]+){11}$'
+kill -TERM "$wpid"
+wait "$wpid"
+status=$?
+[ "$status" -eq 0 ] || fail "vmstat --watch after SIGTERM: exit status $status"
+grep -Eq '^ *[0-9]+( +[0-9]+){11}$' "$tmp/watch" ||
+    fail "vmstat --watch printed no line before SIGTERM"
+printf '%s\n' 'vmstat --watch 10' 'ping' >"$tmp/watch-script"
+watch_bg script "$tmp/watch-script"
+wait_for "$tmp/watch" '^ *[0-9]+( +[0-9]+){11}$'
+kill -TERM "$wpid"
+wait "$wpid"
+status=$?
+[ "$status" -eq 143 ] || fail "script in vmstat --watch after SIGTERM: $status"
+if grep -q PONG "$tmp/watch"; then fail "script went on after SIGTERM"; fi
+
 # -- Python
 if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
     for addr in "$sock" "$tcp"; do
@@ -222,6 +381,8 @@ if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
             expect "python example" out '^example: OK$'
             expect "python example" out "read back 'page 0 says hello'"
             expect "python example" out '^Node 0, zone'
+            expect "python example" out "vmalloc area at 0x[0-9a-f]+, 16384 bytes: read back 'vmalloc!'"
+            expect "python example" out '^unmapped and vfreed; check: OK$'
         }
     done
     run "python no token" 1 env PYTHONPATH="$pygen" \

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "mmsim/client.h"
+#include "mmsim/frame.h"
 #include "mmsim/mm.h"
 #include "mmsim/rpc.h"
 
@@ -777,6 +778,331 @@ static void test_server_gone(void **state)
     server_stop(sv);
 }
 
+/* ---- The hand-made encoding and decoding of client.c, byte for byte */
+
+/* Frame @r with protobuf-c and write it to @fd. */
+static void write_response(int fd, const Mmsim__V1__Response *r)
+{
+    size_t n = mmsim__v1__response__get_packed_size(r);
+    uint8_t *b = malloc(MMSIM_FRAME_HEADER + n);
+
+    assert_non_null(b);
+    b[0] = (uint8_t)(n >> 24);
+    b[1] = (uint8_t)(n >> 16);
+    b[2] = (uint8_t)(n >> 8);
+    b[3] = (uint8_t)n;
+    mmsim__v1__response__pack(r, b + MMSIM_FRAME_HEADER);
+    assert_int_equal(write_all(fd, b, MMSIM_FRAME_HEADER + n), 0);
+    free(b);
+}
+
+/*
+ * A client whose server is the test itself, on the other end (*@srv) of
+ * a socketpair: the HelloReply (announcing @max_inflight) is written
+ * before the client asks for it.
+ */
+static struct mmsim_client *raw_client(int *srv, uint32_t max_inflight)
+{
+    Mmsim__V1__Response r = MMSIM__V1__RESPONSE__INIT;
+    Mmsim__V1__HelloReply h = MMSIM__V1__HELLO_REPLY__INIT;
+    Mmsim__V1__Limits l = MMSIM__V1__LIMITS__INIT;
+    struct mmsim_client *c = NULL;
+    char err[256];
+    int sp[2];
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    l.has_max_inflight = 1;
+    l.max_inflight = max_inflight;
+    h.has_protocol_version = 1;
+    h.protocol_version = MMSIM_PROTOCOL_VERSION;
+    h.limits = &l;
+    r.has_id = r.has_status = 1;
+    r.id = 1;
+    r.result_case = MMSIM__V1__RESPONSE__RESULT_HELLO;
+    r.hello = &h;
+    write_response(sp[1], &r);
+    assert_int_equal(mmsim_client_connect_fd(sp[0], NULL, &c, err, sizeof(err)),
+                     0);
+    *srv = sp[1];
+    return c;
+}
+
+/* Read the next frame off @fd into @b (reset first). */
+static void read_frame(int fd, struct mmsim_buf *b)
+{
+    uint8_t h[MMSIM_FRAME_HEADER];
+    size_t n, got = 0;
+
+    for (; got < sizeof(h); got++)
+        assert_int_equal(recv(fd, h + got, 1, 0), 1);
+    n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    b->len = 0;
+    assert_int_equal(mmsim_buf_reserve(b, n ? n : 1), 0);
+    for (got = 0; got < n;) {
+        ssize_t k = recv(fd, b->data + got, n - got, 0);
+
+        assert_true(k > 0);
+        got += (size_t)k;
+    }
+    b->len = n;
+}
+
+/*
+ * Requests: the hand-made encodings are exactly protobuf-c's, for
+ * defaults left out, negative nodes, ids of several bytes, empty and
+ * 4 KiB bytes fields; a request protobuf-c packs is unchanged.
+ */
+static void test_wire_requests(void **state)
+{
+    static uint8_t page[4096];
+    struct mmsim_client *c;
+    struct mmsim_buf b;
+    int srv, n = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(page); i++)
+        page[i] = (uint8_t)(i * 13 + 1);
+    c = raw_client(&srv, 1000);
+    mmsim_buf_init(&b);
+    read_frame(srv, &b); /* Hello */
+
+    assert_true(mmsim_client_send_alloc(c, 0, 0, MMSIM_CLIENT_ANY_NODE) > 0);
+    assert_true(mmsim_client_send_alloc(c, 3, MMSIM_GFP_KERNEL, 1) > 0);
+    assert_true(mmsim_client_send_alloc(c, 10, UINT32_MAX, -5) > 0);
+    assert_true(mmsim_client_send_alloc(c, 0, 0, INT32_MIN) > 0);
+    assert_true(mmsim_client_send_free(c, 0, 0) > 0);
+    assert_true(mmsim_client_send_free(c, UINT64_MAX, 7) > 0);
+    assert_true(mmsim_client_send_read(c, 5, 0, 4096) > 0);
+    assert_true(mmsim_client_send_read(c, UINT64_C(1) << 40, 100, 0) > 0);
+    assert_true(mmsim_client_send_write(c, 7, 0, page, sizeof(page)) > 0);
+    assert_true(mmsim_client_send_write(c, 7, 4095, page, 1) > 0);
+    assert_true(mmsim_client_send_write(c, 7, 12, NULL, 0) > 0);
+    assert_true(mmsim_client_send_ping(c, NULL, 0) > 0);
+    assert_true(mmsim_client_send_ping(c, "x", 1) > 0);
+    assert_true(mmsim_client_send_view(c, MMSIM__V1__VIEW_KIND__ZONEINFO) > 0);
+    n = 14;
+    /* Ids of two bytes and more. */
+    for (; n < 300; n++)
+        assert_true(mmsim_client_send_free(c, (uint64_t)n << 20, n % 11) > 0);
+    assert_int_equal(mmsim_client_flush(c), 0);
+
+    for (int i = 0; i < n; i++) {
+        Mmsim__V1__Request *req;
+        uint8_t *again;
+
+        read_frame(srv, &b);
+        req = mmsim__v1__request__unpack(NULL, b.len, b.data);
+        assert_non_null(req);
+        assert_true(req->has_id);
+        assert_int_equal(req->id, (uint64_t)i + 2);
+        assert_int_equal(mmsim__v1__request__get_packed_size(req), b.len);
+        again = malloc(b.len ? b.len : 1);
+        assert_non_null(again);
+        mmsim__v1__request__pack(req, again);
+        assert_memory_equal(again, b.data, b.len);
+        free(again);
+        switch (i) {
+        case 0: /* every field at its default: none sent */
+            assert_int_equal(req->op_case, MMSIM__V1__REQUEST__OP_ALLOC);
+            assert_false(req->alloc->has_order || req->alloc->has_gfp ||
+                         req->alloc->has_node);
+            break;
+        case 2:
+            assert_true(req->alloc->has_node);
+            assert_int_equal(req->alloc->node, -5);
+            assert_int_equal(req->alloc->gfp, UINT32_MAX);
+            break;
+        case 8:
+            assert_int_equal(req->op_case, MMSIM__V1__REQUEST__OP_WRITE);
+            assert_int_equal(req->write->data.len, sizeof(page));
+            assert_memory_equal(req->write->data.data, page, sizeof(page));
+            break;
+        case 10:
+            assert_true(req->write->has_data);
+            assert_int_equal(req->write->data.len, 0);
+            assert_int_equal(req->write->offset, 12);
+            break;
+        case 11:
+            assert_int_equal(req->op_case, MMSIM__V1__REQUEST__OP_PING);
+            assert_false(req->ping->has_payload);
+            break;
+        default:
+            break;
+        }
+        mmsim__v1__request__free_unpacked(req, NULL);
+    }
+    mmsim_buf_free(&b);
+    mmsim_client_close(c);
+    close(srv);
+}
+
+/* Append field @num with a varint @v, or with @len bytes of @p. */
+static void put_field(struct mmsim_buf *b, uint32_t num, uint64_t v,
+                      const void *p, size_t len)
+{
+    uint8_t t[20];
+    size_t k = 0;
+    uint64_t x = (uint64_t)num << 3 | (p ? 2 : 0);
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (; x >= 0x80; x >>= 7)
+            t[k++] = (uint8_t)(x | 0x80);
+        t[k++] = (uint8_t)x;
+        x = p ? len : v;
+    }
+    assert_int_equal(mmsim_buf_append(b, t, k), 0);
+    if (p)
+        assert_int_equal(mmsim_buf_append(b, p, len), 0);
+}
+
+/*
+ * One response body @body (id 2 prepended unless @raw) through a fresh
+ * client: what recv makes of it must be what protobuf-c makes of it (the
+ * same message, or both refusing).
+ */
+static void check_response(const uint8_t *body, size_t len, bool raw)
+{
+    Mmsim__V1__Response *ref, *got = NULL;
+    struct mmsim_client *c;
+    struct mmsim_buf f;
+    uint8_t hdr[MMSIM_FRAME_HEADER];
+    int srv, rc;
+
+    mmsim_buf_init(&f);
+    if (!raw)
+        put_field(&f, 1, 2, NULL, 0);
+    assert_int_equal(mmsim_buf_append(&f, body, len), 0);
+    c = raw_client(&srv, 16);
+    hdr[0] = (uint8_t)(f.len >> 24);
+    hdr[1] = (uint8_t)(f.len >> 16);
+    hdr[2] = (uint8_t)(f.len >> 8);
+    hdr[3] = (uint8_t)f.len;
+    assert_int_equal(write_all(srv, hdr, sizeof(hdr)), 0);
+    assert_int_equal(write_all(srv, f.data ? f.data : hdr, f.len), 0);
+    assert_true(mmsim_client_send_ping(c, NULL, 0) == 2);
+    rc = mmsim_client_recv(c, &got);
+    ref = mmsim__v1__response__unpack(NULL, f.len, f.data ? f.data : hdr);
+    if (!ref || !ref->has_id || ref->id != 2) {
+        assert_true(rc < 0);
+        assert_null(got);
+    } else {
+        size_t n = mmsim__v1__response__get_packed_size(ref);
+        uint8_t *a = malloc(n + 1), *b2 = malloc(n + 1);
+
+        assert_int_equal(rc, 0);
+        assert_non_null(got);
+        assert_int_equal(mmsim__v1__response__get_packed_size(got), n);
+        mmsim__v1__response__pack(ref, a);
+        mmsim__v1__response__pack(got, b2);
+        assert_memory_equal(a, b2, n);
+        free(a);
+        free(b2);
+        mmsim_client_pb_free(got);
+    }
+    if (ref)
+        mmsim__v1__response__free_unpacked(ref, NULL);
+    mmsim_client_close(c);
+    close(srv);
+    mmsim_buf_free(&f);
+}
+
+#define NR_BODIES 13
+
+/*
+ * Responses: every shape the hand decoder takes, and many it must leave
+ * to protobuf-c (repeated, unknown or mistyped fields, other results,
+ * bad varints), byte-mutated, give what protobuf-c gives.
+ */
+static void test_wire_responses(void **state)
+{
+    static const char zone[] = "Normal", msg[] = "no \0such page";
+    struct mmsim_buf bodies[NR_BODIES], m;
+    uint8_t data[300];
+    unsigned nb = 0;
+    uint64_t rng = 1;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
+    for (unsigned i = 0; i < NR_BODIES; i++)
+        mmsim_buf_init(&bodies[i]);
+    mmsim_buf_init(&m);
+    /* Status only; with a message; nothing at all. */
+    put_field(&bodies[nb++], 2, 0, NULL, 0);
+    put_field(&bodies[nb], 2, MMSIM__V1__STATUS__NOT_OWNER, NULL, 0);
+    put_field(&bodies[nb++], 3, 0, msg, sizeof(msg) - 1);
+    nb++;
+    /* AllocReply, whole and partial; empty. */
+    put_field(&m, 1, UINT64_C(1) << 33, NULL, 0);
+    put_field(&m, 2, 1, NULL, 0);
+    put_field(&m, 3, 0, zone, sizeof(zone) - 1);
+    put_field(&m, 4, 10, NULL, 0);
+    put_field(&bodies[nb], 2, 0, NULL, 0);
+    put_field(&bodies[nb++], 6, 0, m.data, m.len);
+    m.len = 0;
+    put_field(&m, 4, 3, NULL, 0);
+    put_field(&m, 1, 77, NULL, 0);
+    put_field(&bodies[nb++], 6, 0, m.data, m.len);
+    put_field(&bodies[nb++], 6, 0, "", 0);
+    /* ReadReply with data, empty data, no data; Pong with a payload. */
+    m.len = 0;
+    put_field(&m, 1, 0, data, sizeof(data));
+    put_field(&bodies[nb], 2, 0, NULL, 0);
+    put_field(&bodies[nb++], 9, 0, m.data, m.len);
+    put_field(&bodies[nb++], 9, 0, "\x0a\x00", 2);
+    put_field(&bodies[nb++], 9, 0, "", 0);
+    put_field(&bodies[nb++], 5, 0, "\x0a\x03\x61\x62\x63", 5); /* "abc" */
+    /* For protobuf-c: an unknown field, a repeated one, another result. */
+    put_field(&bodies[nb], 2, 0, NULL, 0);
+    put_field(&bodies[nb++], 50, 9, NULL, 0);
+    put_field(&bodies[nb], 2, 0, NULL, 0);
+    put_field(&bodies[nb++], 2, 6, NULL, 0);
+    put_field(&bodies[nb++], 11, 0, "\x08\x01", 2); /* CheckReply */
+    assert_int_equal(nb, NR_BODIES);
+
+    for (unsigned i = 0; i < NR_BODIES; i++) {
+        struct mmsim_buf *bd = &bodies[i];
+        uint8_t *mut = malloc(bd->len + 16);
+
+        assert_non_null(mut);
+        check_response(bd->data, bd->len, false);
+        /* Every truncation, and each byte changed a few ways. */
+        for (size_t k = 0; k < bd->len; k++)
+            check_response(bd->data, k, false);
+        for (size_t k = 0; k < bd->len && k < 48; k++) {
+            static const uint8_t vals[] = {0x00, 0x01, 0x08, 0x0a,
+                                           0x12, 0x7f, 0x80, 0xff};
+
+            for (size_t v = 0; v < sizeof(vals); v++) {
+                memcpy(mut, bd->data, bd->len);
+                mut[k] = vals[v];
+                check_response(mut, bd->len, false);
+            }
+            rng = rng * 6364136223846793005u + 1442695040888963407u;
+            memcpy(mut, bd->data, bd->len);
+            mut[k] ^= (uint8_t)(rng >> 56);
+            check_response(mut, bd->len, false);
+        }
+        free(mut);
+    }
+    /* Ids: absent, another, repeated, of ten bytes, mistyped. */
+    check_response((const uint8_t *)"\x10\x00", 2, true);
+    check_response((const uint8_t *)"\x08\x03\x10\x00", 4, true);
+    check_response((const uint8_t *)"\x08\x02\x08\x02", 4, true);
+    check_response((const uint8_t *)"\x08\x82\x80\x80\x80\x80\x80\x80\x80\x80"
+                                    "\x00",
+                   11, true);
+    check_response((const uint8_t *)"\x0a\x01\x02", 3, true);
+    /* A status of ten bytes (negative), and one past int32. */
+    check_response((const uint8_t *)"\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+                                    "\x01",
+                   11, false);
+    check_response((const uint8_t *)"\x10\x80\x80\x80\x80\x10", 6, false);
+    for (unsigned i = 0; i < NR_BODIES; i++)
+        mmsim_buf_free(&bodies[i]);
+    mmsim_buf_free(&m);
+}
+
 static void test_gfp_names(void **state)
 {
     uint32_t g;
@@ -840,6 +1166,8 @@ int main(void)
         cmocka_unit_test(test_transport_errors),
         cmocka_unit_test(test_server_gone),
         cmocka_unit_test(test_gfp_names),
+        cmocka_unit_test(test_wire_requests),
+        cmocka_unit_test(test_wire_responses),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

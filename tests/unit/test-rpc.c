@@ -4,11 +4,14 @@
  * refusals, the page operations and their ownership rules, pipelining,
  * every split of the input, a table of hostile inputs (each followed by
  * a check that another session still works), quotas, shutdown, teardown,
- * and several sessions fed from threads at once.
+ * several sessions fed from threads at once; and the virtual-memory
+ * operations: address spaces and vmalloc areas, their isolation between
+ * sessions, teardown, bad inputs, quotas, and OOM kills.
  */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +22,8 @@
 
 #include "mmsim.pb-c.h"
 #include "mmsim/rpc.h"
+#include "mmsim/vm.h"
+#include "mmsim/vmalloc.h"
 
 #define MIB (UINT64_C(1) << 20)
 
@@ -1889,6 +1894,812 @@ static void test_threads(void **state)
     fix_free(f);
 }
 
+/* ---- virtual memory: address spaces, vmalloc areas, reclaim, OOM -------- */
+
+/* One request of any kind, with id @id, answered with exactly one
+ * response. */
+static Resp *vm_call(struct mmsim_session *s, Req *r, uint64_t id)
+{
+    struct mmsim_buf in;
+    Resp *resp;
+
+    mmsim_buf_init(&in);
+    r->has_id = 1;
+    r->id = id;
+    put_req(&in, r);
+    resp = call(s, &in, NULL);
+    mmsim_buf_free(&in);
+    assert_int_equal(resp->id, id);
+    return resp;
+}
+
+static Resp *do_mmap(struct mmsim_session *s, uint64_t nr_pages, int32_t node,
+                     Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__Mmap mp = MMSIM__V1__MMAP__INIT;
+    Resp *resp;
+
+    mp.has_nr_pages = mp.has_node = 1;
+    mp.nr_pages = nr_pages;
+    mp.node = node;
+    r.op_case = MMSIM__V1__REQUEST__OP_MMAP;
+    r.mmap = &mp;
+    resp = vm_call(s, &r, 30);
+    expect_status(resp, st);
+    return resp;
+}
+
+static uint64_t mmap_addr(struct mmsim_session *s, uint64_t nr_pages)
+{
+    Resp *r = do_mmap(s, nr_pages, -1, ST(OK));
+    uint64_t addr;
+
+    assert_int_equal(r->result_case, MMSIM__V1__RESPONSE__RESULT_MMAP);
+    assert_int_equal(r->mmap->nr_pages, nr_pages);
+    addr = r->mmap->addr;
+    assert_int_equal(addr % 4096, 0);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    return addr;
+}
+
+static void do_munmap(struct mmsim_session *s, uint64_t addr, uint64_t nr,
+                      Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__Munmap mu = MMSIM__V1__MUNMAP__INIT;
+    Resp *resp;
+
+    mu.has_addr = mu.has_nr_pages = 1;
+    mu.addr = addr;
+    mu.nr_pages = nr;
+    r.op_case = MMSIM__V1__REQUEST__OP_MUNMAP;
+    r.munmap = &mu;
+    resp = vm_call(s, &r, 31);
+    expect_status(resp, st);
+    mmsim__v1__response__free_unpacked(resp, NULL);
+}
+
+/* MemRead (@virt false) or VRead; the response, status checked. */
+static Resp *do_read(struct mmsim_session *s, bool virt, uint64_t addr,
+                     uint32_t len, Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__MemRead mr = MMSIM__V1__MEM_READ__INIT;
+    Mmsim__V1__VRead vr = MMSIM__V1__VREAD__INIT;
+    Resp *resp;
+
+    if (virt) {
+        vr.has_addr = vr.has_length = 1;
+        vr.addr = addr;
+        vr.length = len;
+        r.op_case = MMSIM__V1__REQUEST__OP_VREAD;
+        r.vread = &vr;
+    } else {
+        mr.has_addr = mr.has_length = 1;
+        mr.addr = addr;
+        mr.length = len;
+        r.op_case = MMSIM__V1__REQUEST__OP_MEM_READ;
+        r.mem_read = &mr;
+    }
+    resp = vm_call(s, &r, 32);
+    expect_status(resp, st);
+    if (st == ST(OK)) {
+        assert_int_equal(resp->result_case, MMSIM__V1__RESPONSE__RESULT_READ);
+        assert_int_equal(resp->read->data.len, len);
+    }
+    return resp;
+}
+
+/* Read and compare with @want. */
+static void read_expect(struct mmsim_session *s, bool virt, uint64_t addr,
+                        const void *want, uint32_t len)
+{
+    Resp *r = do_read(s, virt, addr, len, ST(OK));
+
+    assert_memory_equal(r->read->data.data, want, len);
+    mmsim__v1__response__free_unpacked(r, NULL);
+}
+
+static void read_status(struct mmsim_session *s, bool virt, uint64_t addr,
+                        uint32_t len, Mmsim__V1__Status st)
+{
+    mmsim__v1__response__free_unpacked(do_read(s, virt, addr, len, st), NULL);
+}
+
+/* MemWrite or VWrite. */
+static void do_write(struct mmsim_session *s, bool virt, uint64_t addr,
+                     const void *data, size_t len, Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__MemWrite mw = MMSIM__V1__MEM_WRITE__INIT;
+    Mmsim__V1__VWrite vw = MMSIM__V1__VWRITE__INIT;
+    Resp *resp;
+
+    if (virt) {
+        vw.has_addr = vw.has_data = 1;
+        vw.addr = addr;
+        vw.data.data = (uint8_t *)data;
+        vw.data.len = len;
+        r.op_case = MMSIM__V1__REQUEST__OP_VWRITE;
+        r.vwrite = &vw;
+    } else {
+        mw.has_addr = mw.has_data = 1;
+        mw.addr = addr;
+        mw.data.data = (uint8_t *)data;
+        mw.data.len = len;
+        r.op_case = MMSIM__V1__REQUEST__OP_MEM_WRITE;
+        r.mem_write = &mw;
+    }
+    resp = vm_call(s, &r, 33);
+    expect_status(resp, st);
+    mmsim__v1__response__free_unpacked(resp, NULL);
+}
+
+static Resp *do_vmalloc(struct mmsim_session *s, uint64_t size, int32_t node,
+                        Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__Vmalloc v = MMSIM__V1__VMALLOC__INIT;
+    Resp *resp;
+
+    v.has_size = v.has_node = 1;
+    v.size = size;
+    v.node = node;
+    r.op_case = MMSIM__V1__REQUEST__OP_VMALLOC;
+    r.vmalloc = &v;
+    resp = vm_call(s, &r, 34);
+    expect_status(resp, st);
+    return resp;
+}
+
+static uint64_t vmalloc_addr(struct mmsim_session *s, uint64_t size)
+{
+    Resp *r = do_vmalloc(s, size, -1, ST(OK));
+    uint64_t addr;
+
+    assert_int_equal(r->result_case, MMSIM__V1__RESPONSE__RESULT_VMALLOC);
+    assert_int_equal(r->vmalloc->size, (size + 4095) / 4096 * 4096);
+    addr = r->vmalloc->addr;
+    assert_true(addr >= MMSIM_VMALLOC_START && addr < MMSIM_VMALLOC_END);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    return addr;
+}
+
+static void do_vfree(struct mmsim_session *s, uint64_t addr,
+                     Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__Vfree v = MMSIM__V1__VFREE__INIT;
+    Resp *resp;
+
+    v.has_addr = 1;
+    v.addr = addr;
+    r.op_case = MMSIM__V1__REQUEST__OP_VFREE;
+    r.vfree = &v;
+    resp = vm_call(s, &r, 35);
+    expect_status(resp, st);
+    mmsim__v1__response__free_unpacked(resp, NULL);
+}
+
+/* GetMmStat; free with mmsim__v1__response__free_unpacked(). */
+static Resp *mm_stat(struct mmsim_session *s)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__GetMmStat g = MMSIM__V1__GET_MM_STAT__INIT;
+    Resp *resp;
+
+    r.op_case = MMSIM__V1__REQUEST__OP_MM_STAT;
+    r.mm_stat = &g;
+    resp = vm_call(s, &r, 36);
+    expect_status(resp, ST(OK));
+    assert_int_equal(resp->result_case, MMSIM__V1__RESPONSE__RESULT_MM_STAT);
+    assert_int_equal(resp->mm_stat->owner, mmsim_session_id(s));
+    return resp;
+}
+
+static Resp *do_reclaim(struct mmsim_session *s, int32_t node, bool has_steps,
+                        uint32_t steps, bool balance, Mmsim__V1__Status st)
+{
+    Req r = MMSIM__V1__REQUEST__INIT;
+    Mmsim__V1__Reclaim rc = MMSIM__V1__RECLAIM__INIT;
+    Resp *resp;
+
+    rc.has_node = 1;
+    rc.node = node;
+    rc.has_steps = has_steps;
+    rc.steps = steps;
+    rc.has_balance = 1;
+    rc.balance = balance;
+    r.op_case = MMSIM__V1__REQUEST__OP_RECLAIM;
+    r.reclaim = &rc;
+    resp = vm_call(s, &r, 37);
+    expect_status(resp, st);
+    return resp;
+}
+
+static void view_has(struct mmsim_session *s, int kind, const char *needle,
+                     bool present)
+{
+    struct mmsim_buf in;
+    Resp *r;
+
+    mmsim_buf_init(&in);
+    put_view(&in, 38, kind);
+    r = call(s, &in, NULL);
+    expect_status(r, ST(OK));
+    assert_non_null(r->view->text);
+    if (!!strstr(r->view->text, needle) != present)
+        fail_msg("view %d %s \"%s\":\n%s", kind, present ? "lacks" : "has",
+                 needle, r->view->text);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    mmsim_buf_free(&in);
+}
+
+static void test_vm_round_trip(void **state)
+{
+    struct fix *f = fix_new(true, NULL, NULL);
+    uint64_t before = total_free(f->m);
+    struct mmsim_session *s = hello_session(f, "vm");
+    uint8_t pattern[3 * 4096], zero[4096] = {0};
+    uint64_t addr, area;
+    Resp *r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(pattern); i++)
+        pattern[i] = (uint8_t)(i * 31 + 7);
+
+    /* No address space yet: stat says nothing is mapped. */
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->total_vm, 0);
+    assert_int_equal(r->mm_stat->nr_regions, 0);
+    mmsim__v1__response__free_unpacked(r, NULL);
+
+    addr = mmap_addr(s, 16);
+    /* Never touched: zeros, and no page yet. */
+    read_expect(s, false, addr + 5 * 4096, zero, 4096);
+    /* Written across three pages and read back at an odd offset. */
+    do_write(s, false, addr + 100, pattern, sizeof(pattern), ST(OK));
+    read_expect(s, false, addr + 100, pattern, sizeof(pattern));
+    read_expect(s, false, addr + 100 + 4000, pattern + 4000, 300);
+    /* Empty reads and writes are fine. */
+    read_status(s, false, addr, 0, ST(OK));
+    do_write(s, false, addr, NULL, 0, ST(OK));
+
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->total_vm, 16);
+    assert_int_equal(r->mm_stat->nr_regions, 1);
+    /* Pages 0..3 written, page 5 read: five resident, five faults. */
+    assert_int_equal(r->mm_stat->rss, 5);
+    assert_int_equal(r->mm_stat->minflt, 5);
+    assert_false(r->mm_stat->oom_killed);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    assert_int_equal(total_free(f->m), before - 5);
+
+    /* A vmalloc area next to it; vread/vwrite inside the area. */
+    area = vmalloc_addr(s, 2 * 4096 + 1);
+    read_expect(s, true, area, zero, 4096);
+    do_write(s, true, area + 4000, pattern, 5000, ST(OK));
+    read_expect(s, true, area + 4000, pattern, 5000);
+    view_has(s, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "pages=3 vmalloc", true);
+    /* The views never name the owner. */
+    view_has(s, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "session", false);
+    view_has(s, MMSIM__V1__VIEW_KIND__MEMINFO, "MemFree:", true);
+    view_has(s, MMSIM__V1__VIEW_KIND__SWAPS, "Filename", true);
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->vmalloc_areas, 1);
+    assert_int_equal(r->mm_stat->vmalloc_pages, 3);
+    /* The OOM badness sees the vmalloc pages too. */
+    assert_int_equal(r->mm_stat->extra, 3);
+    mmsim__v1__response__free_unpacked(r, NULL);
+
+    /* Reclaim on this machine without swap: runs, keeps everything. */
+    r = do_reclaim(s, -1, true, 3, false, ST(OK));
+    assert_int_equal(r->result_case, MMSIM__V1__RESPONSE__RESULT_RECLAIM);
+    assert_true(r->reclaim->has_scanned);
+    assert_int_equal(r->reclaim->reclaimed, 0);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    r = do_reclaim(s, 0, false, 0, true, ST(OK));
+    assert_false(r->reclaim->has_scanned);
+    assert_true(r->reclaim->has_balanced);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    read_expect(s, false, addr + 100, pattern, sizeof(pattern));
+
+    /* Unmapping the middle splits the region; the rest stays readable. */
+    do_munmap(s, addr + 4096, 1, ST(OK));
+    read_status(s, false, addr + 4096, 1, ST(BAD_ADDRESS));
+    read_expect(s, false, addr + 2 * 4096, pattern + 2 * 4096 - 100, 100);
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->total_vm, 15);
+    assert_int_equal(r->mm_stat->nr_regions, 2);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    /* Unmapping everything, holes included, is fine; twice too. */
+    do_munmap(s, addr, 16, ST(OK));
+    do_munmap(s, addr, 16, ST(OK));
+    read_status(s, false, addr + 100, 1, ST(BAD_ADDRESS));
+
+    do_vfree(s, area, ST(OK));
+    do_vfree(s, area, ST(NOT_OWNER));
+    read_status(s, true, area, 1, ST(NOT_OWNER));
+    view_has(s, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "pages=3", false);
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->total_vm, 0);
+    assert_int_equal(r->mm_stat->rss, 0);
+    assert_int_equal(r->mm_stat->vmalloc_areas, 0);
+    assert_int_equal(r->mm_stat->extra, 0);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    assert_int_equal(total_free(f->m), before);
+    assert_consistent(f->m);
+
+    mmsim_session_destroy(s);
+    fix_free(f);
+}
+
+static void test_vm_isolation(void **state)
+{
+    struct fix *f = fix_new(true, NULL, NULL);
+    struct mmsim_session *a = hello_session(f, "A"), *b = hello_session(f, "B");
+    uint8_t zero[64] = {0};
+    uint64_t aa, ab, va, vb;
+
+    (void)state;
+    /* Address spaces: the same address in two sessions is two pages. */
+    aa = mmap_addr(a, 4);
+    ab = mmap_addr(b, 4);
+    do_write(a, false, aa, "secret of A", 11, ST(OK));
+    if (ab == aa)
+        read_expect(b, false, ab, zero, 11);
+    else
+        read_status(b, false, aa, 11, ST(BAD_ADDRESS));
+    do_write(b, false, ab, "B was here", 10, ST(OK));
+    read_expect(a, false, aa, "secret of A", 11);
+    /* B's munmap of A's range touches B's address space only. */
+    do_munmap(b, aa, 4, ST(OK));
+    read_expect(a, false, aa, "secret of A", 11);
+
+    /* vmalloc areas: another session's area is NOT_OWNER, whatever the
+     * operation and wherever in the area; so is an address in none. */
+    va = vmalloc_addr(a, 8192);
+    vb = vmalloc_addr(b, 4096);
+    do_write(a, true, va + 4096, "area of A", 9, ST(OK));
+    read_status(b, true, va + 4096, 9, ST(NOT_OWNER));
+    read_status(b, true, va, 0, ST(NOT_OWNER));
+    do_write(b, true, va + 4096, "XXXXXXXXX", 9, ST(NOT_OWNER));
+    do_vfree(b, va, ST(NOT_OWNER));
+    do_vfree(b, va + 4096, ST(NOT_OWNER));
+    read_status(b, true, MMSIM_VMALLOC_START - 4096, 1, ST(NOT_OWNER));
+    read_status(b, true, UINT64_MAX, 1, ST(NOT_OWNER));
+    read_status(a, true, vb, 1, ST(NOT_OWNER));
+    read_expect(a, true, va + 4096, "area of A", 9);
+
+    /* B going away takes B's area and address space, nothing of A's. */
+    mmsim_session_destroy(b);
+    read_expect(a, true, va + 4096, "area of A", 9);
+    read_expect(a, false, aa, "secret of A", 11);
+    view_has(a, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "pages=1 ", false);
+    view_has(a, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "pages=2 ", true);
+    assert_consistent(f->m);
+    mmsim_session_destroy(a);
+    fix_free(f);
+}
+
+static void test_vm_teardown(void **state)
+{
+    struct fix *f = fix_new(true, NULL, NULL);
+    uint64_t before = total_free(f->m);
+    struct mmsim_session *s = hello_session(f, "10.0.0.7:77");
+    uint8_t page[4096];
+    uint64_t addr;
+    Resp *r;
+
+    (void)state;
+    memset(page, 0x5a, sizeof(page));
+    /* Blocks, two mappings with touched pages, three vmalloc areas. */
+    (void)alloc_pfn(s, 3);
+    addr = mmap_addr(s, 100);
+    for (unsigned i = 0; i < 40; i++)
+        do_write(s, false, addr + i * 4096, page, sizeof(page), ST(OK));
+    (void)mmap_addr(s, 1);
+    for (unsigned i = 0; i < 3; i++)
+        (void)vmalloc_addr(s, 4096 * (i + 1));
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->rss, 40);
+    assert_int_equal(r->mm_stat->block_pages, 8);
+    assert_int_equal(r->mm_stat->vmalloc_pages, 6);
+    /* Blocks held before the first Mmap were counted at its creation. */
+    assert_int_equal(r->mm_stat->extra, 8 + 6);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    assert_int_equal(total_free(f->m), before - 40 - 8 - 6);
+    assert_consistent(f->m);
+
+    mmsim_session_destroy(s);
+    assert_int_equal(total_free(f->m), before);
+    assert_consistent(f->m);
+    assert_true(logged(&f->log, "(10.0.0.7:77): closed, freed 8 pages in 1 "
+                                "blocks, 3 vmalloc areas (6 pages), an "
+                                "address space of 101 pages (40 resident"));
+    /* Nothing of it is left in the views either. */
+    s = hello_session(f, "after");
+    view_has(s, MMSIM__V1__VIEW_KIND__VMALLOCINFO, "vmalloc", false);
+    mmsim_session_destroy(s);
+    fix_free(f);
+}
+
+static void test_vm_bad_inputs(void **state)
+{
+    struct fix *f = fix_new(true, NULL, NULL);
+    struct mmsim_session *s = hello_session(f, "bad");
+    uint8_t big[1 << 12];
+    uint64_t addr, area;
+    Resp *r;
+
+    (void)state;
+    memset(big, 1, sizeof(big));
+    /* Before any Mmap: reads and writes fault, munmap does nothing. */
+    read_status(s, false, 0x10000, 8, ST(BAD_ADDRESS));
+    do_write(s, false, 0x10000, "x", 1, ST(BAD_ADDRESS));
+    do_munmap(s, 0x10000, 1, ST(OK));
+
+    /* Mmap: sizes and nodes. */
+    mmsim__v1__response__free_unpacked(do_mmap(s, 0, -1, ST(INVALID_ARGUMENT)),
+                                       NULL);
+    mmsim__v1__response__free_unpacked(
+        do_mmap(s, MMSIM_MMAP_MAX_PAGES + 1, -1, ST(INVALID_ARGUMENT)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_mmap(s, UINT64_MAX, -1, ST(INVALID_ARGUMENT)), NULL);
+    mmsim__v1__response__free_unpacked(do_mmap(s, 1, 2, ST(NO_SUCH_NODE)),
+                                       NULL);
+    mmsim__v1__response__free_unpacked(
+        do_mmap(s, 1, INT32_MIN, ST(NO_SUCH_NODE)), NULL);
+    addr = mmap_addr(s, 4);
+
+    /* Munmap: unaligned, empty, wrapping. */
+    do_munmap(s, addr + 1, 1, ST(INVALID_ARGUMENT));
+    do_munmap(s, addr + 2048, 4, ST(INVALID_ARGUMENT));
+    do_munmap(s, addr, 0, ST(INVALID_ARGUMENT));
+    do_munmap(s, addr, UINT64_MAX, ST(INVALID_ARGUMENT));
+    do_munmap(s, UINT64_MAX & ~UINT64_C(4095), 2, ST(INVALID_ARGUMENT));
+
+    /* Reads: huge lengths, wrap-around, past the mapping, unmapped. */
+    read_status(s, false, addr, MMSIM_FRAME_MAX_DEFAULT + 1, ST(OUT_OF_RANGE));
+    read_status(s, false, addr, UINT32_MAX, ST(OUT_OF_RANGE));
+    read_status(s, false, UINT64_MAX - 10, 100, ST(OUT_OF_RANGE));
+    read_status(s, false, addr + 4 * 4096 - 1, 2, ST(BAD_ADDRESS));
+    read_status(s, false, 0, 1, ST(BAD_ADDRESS));
+    do_write(s, false, addr + 4 * 4096 - 100, big, sizeof(big),
+             ST(BAD_ADDRESS));
+    do_write(s, false, UINT64_MAX - 10, big, 100, ST(OUT_OF_RANGE));
+    /* The maximum read length is fine. */
+    r = do_read(s, false, addr, 4 * 4096, ST(OK));
+    mmsim__v1__response__free_unpacked(r, NULL);
+
+    /* Vmalloc: sizes and nodes. */
+    mmsim__v1__response__free_unpacked(
+        do_vmalloc(s, 0, -1, ST(INVALID_ARGUMENT)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_vmalloc(s, UINT64_MAX, -1, ST(INVALID_ARGUMENT)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_vmalloc(s, (MMSIM_VMALLOC_MAX_PAGES << 12) + 1, -1,
+                   ST(INVALID_ARGUMENT)),
+        NULL);
+    mmsim__v1__response__free_unpacked(do_vmalloc(s, 4096, 7, ST(NO_SUCH_NODE)),
+                                       NULL);
+    /* More than the machine has: NO_MEMORY, and nothing stays. */
+    mmsim__v1__response__free_unpacked(
+        do_vmalloc(s, UINT64_C(1) << 30, -1, ST(NO_MEMORY)), NULL);
+    area = vmalloc_addr(s, 4096);
+    /* VRead/VWrite: past the area (into the guard page), huge lengths. */
+    read_status(s, true, area + 4000, 97, ST(OUT_OF_RANGE));
+    read_status(s, true, area, MMSIM_FRAME_MAX_DEFAULT + 1, ST(OUT_OF_RANGE));
+    do_write(s, true, area + 1, big, sizeof(big), ST(OUT_OF_RANGE));
+    read_status(s, true, area + 4095, 1, ST(OK));
+    /* Vfree by an inner address. */
+    do_vfree(s, area + 4096 - 1, ST(INVALID_ARGUMENT));
+    do_vfree(s, 0, ST(NOT_OWNER));
+
+    /* Reclaim: steps and nodes. */
+    mmsim__v1__response__free_unpacked(
+        do_reclaim(s, -1, true, 0, false, ST(OUT_OF_RANGE)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_reclaim(s, -1, true, 1025, false, ST(OUT_OF_RANGE)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_reclaim(s, 2, true, 1, false, ST(NO_SUCH_NODE)), NULL);
+    mmsim__v1__response__free_unpacked(
+        do_reclaim(s, -1, false, 0, false, ST(OK)), NULL);
+
+    /* The session is fine afterwards, and so is the machine. */
+    do_write(s, false, addr, "ok", 2, ST(OK));
+    read_expect(s, false, addr, "ok", 2);
+    do_vfree(s, area, ST(OK));
+    assert_consistent(f->m);
+    mmsim_session_destroy(s);
+    assert_healthy(f);
+    fix_free(f);
+}
+
+static void test_vm_quota(void **state)
+{
+    struct mmsim_rpc_limits lim;
+    struct fix *f;
+    struct mmsim_session *s;
+    uint64_t r1, r2, r3, r4, area;
+    Resp *r;
+
+    (void)state;
+    mmsim_rpc_limits_default(&lim);
+    lim.max_pages = 10;
+    lim.max_mapped_pages = 100;
+    lim.max_mappings = 3;
+    f = fix_new(true, &lim, NULL);
+    s = hello_session(f, "quota");
+
+    /* HelloReply announces the new limits. */
+    {
+        struct mmsim_session *t = new_session(f, "hello");
+        struct mmsim_buf in;
+
+        mmsim_buf_init(&in);
+        put_hello(&in, 1);
+        r = call(t, &in, NULL);
+        assert_true(r->hello->limits->has_max_mapped_pages);
+        assert_int_equal(r->hello->limits->max_mapped_pages, 100);
+        assert_int_equal(r->hello->limits->max_mappings, 3);
+        mmsim__v1__response__free_unpacked(r, NULL);
+        mmsim_buf_free(&in);
+        mmsim_session_destroy(t);
+    }
+
+    /* Blocks and vmalloc pages share max_pages. */
+    (void)alloc_pfn(s, 2); /* 4 */
+    area = vmalloc_addr(s, 5 * 4096);
+    mmsim__v1__response__free_unpacked(
+        do_vmalloc(s, 2 * 4096, -1, ST(QUOTA_EXCEEDED)), NULL);
+    mmsim__v1__response__free_unpacked(do_alloc(s, 1, -1, ST(QUOTA_EXCEEDED)),
+                                       NULL);
+    (void)alloc_pfn(s, 0); /* 10: full */
+    do_vfree(s, area, ST(OK));
+    (void)vmalloc_addr(s, 5 * 4096);
+
+    /* Mapped pages: max_mapped_pages, resident or not. */
+    r1 = mmap_addr(s, 60);
+    mmsim__v1__response__free_unpacked(do_mmap(s, 41, -1, ST(QUOTA_EXCEEDED)),
+                                       NULL);
+    r2 = mmap_addr(s, 40);
+    mmsim__v1__response__free_unpacked(do_mmap(s, 1, -1, ST(QUOTA_EXCEEDED)),
+                                       NULL);
+    /* Trimming a region frees quota and adds no region. */
+    do_munmap(s, r1, 30, ST(OK));
+    r3 = mmap_addr(s, 10);
+    r = mm_stat(s);
+    assert_int_equal(r->mm_stat->nr_regions, 3);
+    assert_int_equal(r->mm_stat->total_vm, 80);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    /* Regions: three at most, and a split needs room for one more. */
+    mmsim__v1__response__free_unpacked(do_mmap(s, 1, -1, ST(QUOTA_EXCEEDED)),
+                                       NULL);
+    do_munmap(s, r2 + 10 * 4096, 1, ST(QUOTA_EXCEEDED));
+    /* A whole region may go; then there is room again. */
+    do_munmap(s, r2, 40, ST(OK));
+    r4 = mmap_addr(s, 1);
+    /* At the limit again, r3 now has mapped neighbours (r4 right below
+     * it): refused, as it might be a split. */
+    do_munmap(s, r3, 10, ST(QUOTA_EXCEEDED));
+    do_munmap(s, r4, 1, ST(OK));
+    do_munmap(s, r3, 10, ST(OK));
+    do_munmap(s, r2 + 10 * 4096, 1, ST(OK));
+
+    mmsim_session_destroy(s);
+    fix_free(f);
+}
+
+/* ---- OOM kills ----------------------------------------------------------- */
+
+struct oom_fix {
+    struct fix f;
+    _Atomic(struct mmsim_rpc *) rpc; /* for the machine's hook */
+    pthread_mutex_t lock;
+    uint64_t killed_ids[8];
+    void *killed_ctx[8];
+    unsigned nr_killed;
+};
+
+static void oom_hook(void *ctx, uint64_t owner)
+{
+    struct oom_fix *of = ctx;
+    struct mmsim_rpc *rpc = atomic_load(&of->rpc);
+
+    if (rpc)
+        mmsim_rpc_oom_kill(rpc, owner);
+}
+
+static void session_killed_cb(void *ctx, void *session_ctx, uint64_t id)
+{
+    struct oom_fix *of = ctx;
+
+    pthread_mutex_lock(&of->lock);
+    if (of->nr_killed < 8) {
+        of->killed_ids[of->nr_killed] = id;
+        of->killed_ctx[of->nr_killed] = session_ctx;
+    }
+    of->nr_killed++;
+    pthread_mutex_unlock(&of->lock);
+}
+
+/* 64 MiB on two nodes, contents, no swap, the OOM killer kills. */
+static struct oom_fix *oom_fix_new(void)
+{
+    struct oom_fix *of = calloc(1, sizeof(*of));
+    struct mmsim_machine_opts o;
+    struct mmsim_rpc_config cfg;
+    struct mmsim_desc d;
+    char err[256];
+    int rc;
+
+    assert_non_null(of);
+    pthread_mutex_init(&of->lock, NULL);
+    pthread_mutex_init(&of->f.log.lock, NULL);
+    mmsim_desc_init(&d);
+    assert_int_equal(mmsim_desc_add_range(&d, 0, 0, 32 * MIB), 0);
+    assert_int_equal(mmsim_desc_add_range(&d, 1, 32 * MIB, 32 * MIB), 0);
+    d.deferred_init = false;
+    d.contents = true;
+    d.swap_bytes = 0;
+    d.oom_policy = MMSIM_OOM_KILL;
+    memset(&o, 0, sizeof(o));
+    o.oom_kill = oom_hook;
+    o.oom_ctx = of;
+    rc = mmsim_machine_create(&d, &o, &of->f.m, err, sizeof(err));
+    if (rc)
+        fail_msg("boot: %s (%s)", mmsim_err_name(rc), err);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.machine = of->f.m;
+    mmsim_rpc_limits_default(&cfg.limits);
+    cfg.log = log_sink;
+    cfg.log_ctx = &of->f.log;
+    cfg.session_killed = session_killed_cb;
+    cfg.session_killed_ctx = of;
+    assert_int_equal(mmsim_rpc_create(&cfg, &of->f.rpc), 0);
+    atomic_store(&of->rpc, of->f.rpc);
+    return of;
+}
+
+static void oom_fix_free(struct oom_fix *of)
+{
+    atomic_store(&of->rpc, NULL);
+    assert_consistent(of->f.m);
+    mmsim_rpc_destroy(of->f.rpc);
+    mmsim_machine_destroy(of->f.m);
+    pthread_mutex_destroy(&of->f.log.lock);
+    pthread_mutex_destroy(&of->lock);
+    free(of);
+}
+
+/* Touch @pages pages from @addr, 64 pages a request. Return: the status
+ * of the first write that failed, or OK. */
+static Mmsim__V1__Status touch(struct mmsim_session *s, uint64_t addr,
+                               uint64_t pages)
+{
+    static uint8_t chunk[64 * 4096];
+
+    memset(chunk, 0x77, sizeof(chunk));
+    for (uint64_t p = 0; p < pages; p += 64) {
+        Req r = MMSIM__V1__REQUEST__INIT;
+        Mmsim__V1__MemWrite mw = MMSIM__V1__MEM_WRITE__INIT;
+        uint64_t n = pages - p < 64 ? pages - p : 64;
+        Mmsim__V1__Status st;
+        Resp *resp;
+
+        mw.has_addr = mw.has_data = 1;
+        mw.addr = addr + p * 4096;
+        mw.data.data = chunk;
+        mw.data.len = n * 4096;
+        r.op_case = MMSIM__V1__REQUEST__OP_MEM_WRITE;
+        r.mem_write = &mw;
+        resp = vm_call(s, &r, 40);
+        st = resp->status;
+        mmsim__v1__response__free_unpacked(resp, NULL);
+        if (st != ST(OK))
+            return st;
+    }
+    return ST(OK);
+}
+
+static void test_oom_kill(void **state)
+{
+    struct oom_fix *of = oom_fix_new();
+    struct fix *f = &of->f;
+    uint64_t before = total_free(f->m);
+    struct mmsim_session *a = hello_session(f, "big"),
+                         *b = hello_session(f, "grower");
+    struct mmsim_oom_info oi;
+    struct mmsim_buf in, out;
+    struct resps rs;
+    uint64_t aa, ab, pa;
+    int ctx_a, ctx_b;
+    Resp *r;
+
+    (void)state;
+    mmsim_session_set_ctx(a, &ctx_a);
+    mmsim_session_set_ctx(b, &ctx_b);
+    /* A holds a block too: it counts towards A's badness. */
+    pa = alloc_pfn(a, 4);
+    /* A: more than half of memory, resident. */
+    aa = mmap_addr(a, 9000);
+    assert_int_equal(touch(a, aa, 9000), ST(OK));
+    assert_int_equal(of->nr_killed, 0);
+    /* B grows past what is left: the OOM killer picks A, the larger, and
+     * B's writes go on in A's memory. */
+    ab = mmap_addr(b, 12000);
+    assert_int_equal(touch(b, ab, 12000), ST(OK));
+    assert_int_equal(of->nr_killed, 1);
+    assert_int_equal(of->killed_ids[0], mmsim_session_id(a));
+    assert_ptr_equal(of->killed_ctx[0], &ctx_a);
+    assert_int_equal(mmsim_oom_info(f->m, &oi), 0);
+    assert_true(oi.kills >= 1);
+    assert_int_equal(oi.last_owner, mmsim_session_id(a));
+    assert_true(mmsim_session_killed(a));
+    assert_false(mmsim_session_killed(b));
+    assert_true(logged(&f->log, "chosen by the OOM killer"));
+
+    /* A's next requests: KILLED, every one of them, then the close. */
+    mmsim_buf_init(&in);
+    mmsim_buf_init(&out);
+    put_ping(&in, 50, NULL, 0);
+    put_read(&in, 51, pa, 0, 1);
+    assert_int_equal(mmsim_session_feed(a, in.data, in.len, &out),
+                     MMSIM_FEED_CLOSE);
+    parse(&out, &rs);
+    assert_int_equal(rs.n, 2);
+    for (size_t i = 0; i < rs.n; i++) {
+        assert_int_equal(rs.r[i]->id, 50 + i);
+        expect_status(rs.r[i], ST(KILLED));
+        assert_non_null(strstr(rs.r[i]->message, "OOM killer"));
+    }
+    resps_free(&rs);
+    out.len = 0;
+    assert_int_equal(mmsim_session_feed(a, NULL, 0, &out), MMSIM_FEED_CLOSE);
+    assert_int_equal(out.len, 0);
+
+    /* B is unharmed; its memory reads back. */
+    r = do_read(b, false, ab + 11999 * 4096, 16, ST(OK));
+    assert_int_equal(r->read->data.data[0], 0x77);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    r = mm_stat(b);
+    assert_false(r->mm_stat->oom_killed);
+    assert_int_equal(r->mm_stat->rss, 12000);
+    mmsim__v1__response__free_unpacked(r, NULL);
+    assert_consistent(f->m);
+
+    /* Teardown of a killed session frees its block and what is left. */
+    mmsim_session_destroy(a);
+    mmsim_session_destroy(b);
+    assert_int_equal(total_free(f->m), before);
+
+    /* mmsim_rpc_oom_kill() by hand: an idle session is nudged (the
+     * callback), then a feed with no data answers once with id 0. */
+    a = hello_session(f, "idle");
+    mmsim_rpc_oom_kill(f->rpc, mmsim_session_id(a));
+    assert_int_equal(of->nr_killed, 1); /* no ctx yet: no callback */
+    mmsim_session_set_ctx(a, &ctx_a);   /* ... which comes now */
+    assert_int_equal(of->nr_killed, 2);
+    assert_int_equal(of->killed_ids[1], mmsim_session_id(a));
+    mmsim_rpc_oom_kill(f->rpc, mmsim_session_id(a)); /* once is enough */
+    mmsim_rpc_oom_kill(f->rpc, 999999);              /* nobody */
+    assert_int_equal(of->nr_killed, 2);
+    out.len = 0;
+    assert_int_equal(mmsim_session_feed(a, NULL, 0, &out), MMSIM_FEED_CLOSE);
+    parse(&out, &rs);
+    assert_int_equal(rs.n, 1);
+    assert_int_equal(rs.r[0]->id, 0);
+    expect_status(rs.r[0], ST(KILLED));
+    resps_free(&rs);
+    mmsim_session_destroy(a);
+
+    mmsim_buf_free(&in);
+    mmsim_buf_free(&out);
+    oom_fix_free(of);
+}
+
 /* ---- config -------------------------------------------------------------- */
 
 static void test_config(void **state)
@@ -1942,6 +2753,12 @@ int main(void)
         cmocka_unit_test(test_auth_logged),
         cmocka_unit_test(test_shutdown),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_vm_round_trip),
+        cmocka_unit_test(test_vm_isolation),
+        cmocka_unit_test(test_vm_teardown),
+        cmocka_unit_test(test_vm_bad_inputs),
+        cmocka_unit_test(test_vm_quota),
+        cmocka_unit_test(test_oom_kill),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Allocate a few pages from mmsimd, write and read them back, print
-/proc/buddyinfo before and after.
+/proc/buddyinfo before and after; then map anonymous memory and a vmalloc
+area, write and read them back, reclaim, and print what the session holds.
 
     /usr/bin/python3 client/python/examples/example.py [ADDRESS]
 
@@ -64,6 +65,53 @@ def main():
         if not ok:
             raise SystemExit("check failed: " + problem)
         print("freed %d blocks; check: OK" % len(pages))
+
+        # Anonymous memory: mapped now, each page faulted in on first
+        # touch (zero-filled), written, read back across a page boundary.
+        npages = 64
+        addr = c.mmap(npages)
+        msg = b"anonymous memory crosses pages"
+        c.mem_write(addr + 4096 - 10, msg)
+        back = c.mem_read(addr + 4096 - 10, len(msg))
+        if back != msg:
+            raise SystemExit("mem_read %r, wrote %r" % (back, msg))
+        if c.mem_read(addr + 8 * 4096, 16) != bytes(16):
+            raise SystemExit("an untouched page is not zero")
+        st = c.mm_stat()
+        print("mmap %d pages at %#x: read back %r; rss %d, %d minor faults"
+              % (npages, addr, back.decode(), st.rss, st.minflt))
+
+        # A vmalloc area: virtually contiguous, backed by order-0 pages.
+        area = c.vmalloc(3 * 4096 + 100)
+        c.vwrite(area.addr + 4090, b"vmalloc!")
+        back = c.vread(area.addr + 4090, 8)
+        if back != b"vmalloc!":
+            raise SystemExit("vread %r" % back)
+        print("vmalloc area at %#x, %d bytes: read back %r"
+              % (area.addr, area.size, back.decode()))
+        print("vmallocinfo:")
+        print(c.view_text("vmallocinfo"), end="")
+
+        # Reclaim in this session's server worker: deterministic.
+        r = c.reclaim(steps=4)
+        meminfo = c.meminfo()
+        print("reclaim: scanned %d, reclaimed %d; MemFree %s kB, SwapFree "
+              "%s kB" % (r.scanned, r.reclaimed, meminfo.get("MemFree"),
+                         meminfo.get("SwapFree", 0)))
+        # Data survives reclaim, swapped out or not.
+        if c.mem_read(addr + 4096 - 10, len(msg)) != msg:
+            raise SystemExit("anonymous memory changed after reclaim")
+
+        c.vfree(area)
+        c.munmap(addr, npages)
+        st = c.mm_stat()
+        ok, problem = c.check()
+        if not ok or st.total_vm or st.vmalloc_areas:
+            raise SystemExit("after munmap and vfree: check %s, %d pages "
+                             "mapped, %d areas" % (problem or "OK",
+                                                   st.total_vm,
+                                                   st.vmalloc_areas))
+        print("unmapped and vfreed; check: OK")
     print("example: OK")
 
 

@@ -66,7 +66,10 @@ void mmsim_frame_decoder_fini(struct mmsim_frame_decoder *d);
  * @consumed: receives how many bytes were used; the caller feeds the rest
  *            again after handling the frame.
  * @frame:    receives the payload on MMSIM_FRAME_READY; valid until the
- *            next call.
+ *            next call. It points into @data when the whole frame was
+ *            there (no copy), else into the decoder's buffer; either way
+ *            the caller keeps @data unchanged until it has handled the
+ *            frame, as it must to feed the rest again.
  * @frame_len: its length (0 is a valid, empty payload).
  *
  * Return: enum mmsim_frame_result; -2 when the host is out of memory.

@@ -32,7 +32,7 @@
  * connection is dead; every later call returns MMSIM_CLIENT_ECLOSED until
  * mmsim_client_reconnect(), which starts a new session (the old session's
  * pages are gone). So do the refusals after which the server hangs up
- * (UNAUTHENTICATED, BAD_VERSION, FRAME_TOO_LARGE, MALFORMED).
+ * (UNAUTHENTICATED, BAD_VERSION, FRAME_TOO_LARGE, MALFORMED, KILLED).
  *
  * Threads: no globals, no signals (writes use MSG_NOSIGNAL). A client must
  * be used by one thread at a time; use one client per thread. Different
@@ -308,6 +308,109 @@ int mmsim_client_flush(struct mmsim_client *c);
 
 /* Requests sent with send_*() whose response recv() has not returned. */
 size_t mmsim_client_pending(const struct mmsim_client *c);
+
+/* ---- Virtual memory (vm.c): the session's address space, its vmalloc
+ * areas, reclaim. Blocking calls return 0 or a negative MMSIM_CLIENT_E*;
+ * the send_*() variants return the request id as above. An address space
+ * is made by the first mmap; vmalloc areas belong to the session like
+ * its pages. After the OOM killer chose the session, every call fails
+ * with ESTATUS, status KILLED, and the connection is closed. */
+
+/**
+ * mmsim_client_mmap() - map @nr_pages (1 .. 2^24) of anonymous memory;
+ * nothing is allocated until a page is first touched.
+ * @node: preferred node of its pages, or MMSIM_CLIENT_ANY_NODE.
+ * @addr: receives the page-aligned start address.
+ */
+int mmsim_client_mmap(struct mmsim_client *c, uint64_t nr_pages, int node,
+                      uint64_t *addr);
+/* Unmap [@addr, @addr + @nr_pages pages); @addr page aligned. Holes and
+ * parts of mappings are fine, as munmap(2). */
+int mmsim_client_munmap(struct mmsim_client *c, uint64_t addr,
+                        uint64_t nr_pages);
+/**
+ * mmsim_client_mem_read() - read @len bytes (at most the server's
+ * max_frame_bytes) at any address of the address space; pages fault in.
+ * @got: receives the number of bytes returned (@len); may be NULL.
+ */
+int mmsim_client_mem_read(struct mmsim_client *c, uint64_t addr, uint32_t len,
+                          void *buf, size_t *got);
+int mmsim_client_mem_write(struct mmsim_client *c, uint64_t addr,
+                           const void *data, size_t len);
+
+/* The session's memory, as GetMmStat reports it (pages). */
+struct mmsim_client_mm_stat {
+    uint64_t owner;    /* the session id */
+    uint64_t total_vm; /* mapped */
+    uint64_t rss;      /* resident */
+    uint64_t swapents; /* on the swap device */
+    uint64_t nr_regions;
+    uint64_t minflt, majflt;
+    uint64_t extra; /* blocks and vmalloc pages, for the OOM badness */
+    bool oom_killed;
+    uint64_t block_pages;   /* of AllocPages blocks */
+    uint64_t vmalloc_pages; /* of vmalloc areas */
+    uint64_t vmalloc_areas;
+};
+int mmsim_client_mm_stat(struct mmsim_client *c,
+                         struct mmsim_client_mm_stat *out);
+
+/**
+ * mmsim_client_vmalloc() - a vmalloc area of @size bytes (rounded up to
+ * pages), owned by the session.
+ * @node:    node for its pages, or MMSIM_CLIENT_ANY_NODE.
+ * @addr:    receives its start address.
+ * @rounded: receives its size in bytes, whole pages; may be NULL.
+ */
+int mmsim_client_vmalloc(struct mmsim_client *c, uint64_t size, int node,
+                         uint64_t *addr, uint64_t *rounded);
+/* Free the area starting at @addr. */
+int mmsim_client_vfree(struct mmsim_client *c, uint64_t addr);
+/* Read/write inside one owned area (@len at most max_frame_bytes). */
+int mmsim_client_vread(struct mmsim_client *c, uint64_t addr, uint32_t len,
+                       void *buf, size_t *got);
+int mmsim_client_vwrite(struct mmsim_client *c, uint64_t addr, const void *data,
+                        size_t len);
+
+/* Flags of mmsim_client_reclaim(). */
+#define MMSIM_CLIENT_RECLAIM_BALANCE 0x1u /* balance_pgdat(), not steps */
+#define MMSIM_CLIENT_RECLAIM_KSWAPD  0x2u /* count as kswapd, not direct */
+
+struct mmsim_client_reclaim {
+    uint64_t scanned, reclaimed, activated, deactivated, kept;
+    bool balanced; /* every node asked is above a high watermark now */
+};
+
+/**
+ * mmsim_client_reclaim() - reclaim now, synchronously, in the server
+ * worker that serves this session (deterministic experiments).
+ * @node:  a node, or MMSIM_CLIENT_ANY_NODE for every node in turn.
+ * @steps: shrink_node() passes per node, 1..1024 (ignored with BALANCE).
+ * @flags: MMSIM_CLIENT_RECLAIM_*.
+ * @out:   receives the counts (with BALANCE only reclaimed and balanced);
+ *         may be NULL.
+ */
+int mmsim_client_reclaim(struct mmsim_client *c, int node, unsigned steps,
+                         unsigned flags, struct mmsim_client_reclaim *out);
+
+int64_t mmsim_client_send_mmap(struct mmsim_client *c, uint64_t nr_pages,
+                               int node);
+int64_t mmsim_client_send_munmap(struct mmsim_client *c, uint64_t addr,
+                                 uint64_t nr_pages);
+int64_t mmsim_client_send_mem_read(struct mmsim_client *c, uint64_t addr,
+                                   uint32_t len);
+int64_t mmsim_client_send_mem_write(struct mmsim_client *c, uint64_t addr,
+                                    const void *data, size_t len);
+int64_t mmsim_client_send_mm_stat(struct mmsim_client *c);
+int64_t mmsim_client_send_vmalloc(struct mmsim_client *c, uint64_t size,
+                                  int node);
+int64_t mmsim_client_send_vfree(struct mmsim_client *c, uint64_t addr);
+int64_t mmsim_client_send_vread(struct mmsim_client *c, uint64_t addr,
+                                uint32_t len);
+int64_t mmsim_client_send_vwrite(struct mmsim_client *c, uint64_t addr,
+                                 const void *data, size_t len);
+int64_t mmsim_client_send_reclaim(struct mmsim_client *c, int node,
+                                  unsigned steps, unsigned flags);
 
 /* ---- GFP flags by name. */
 

@@ -146,6 +146,18 @@ const char *mmsim_net_tcp_address(const struct mmsim_net *net);
 /* The Unix socket path, or NULL. */
 const char *mmsim_net_unix_path(const struct mmsim_net *net);
 
+/**
+ * mmsim_net_session_killed() - the rpc's config.session_killed for this
+ * transport (@net is its ctx): the OOM killer chose the session, so wake
+ * its worker, which answers KILLED and closes the connection even when
+ * the client is idle.
+ *
+ * Context: any thread; the rpc's session lock is held. Only sets a flag
+ * and calls uv_async_send().
+ */
+void mmsim_net_session_killed(void *net, void *session_ctx,
+                              uint64_t session_id);
+
 /*
  * Stop the workers if mmsim_net_run() did not, remove the Unix socket if
  * it is still ours, free everything. NULL is a no-op.

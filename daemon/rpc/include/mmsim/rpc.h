@@ -15,6 +15,18 @@
  * once (each session from one thread at a time); they share the machine,
  * whose own locking makes that safe.
  *
+ * Virtual memory: a session's first Mmap gives it an address space
+ * (struct mmsim_mm, owner = the session id, named after Hello's
+ * client_name); its vmalloc areas carry the session id as owner tag, and
+ * another session's area is NOT_OWNER like another's block. Teardown
+ * vfrees the areas and destroys the address space too.
+ *
+ * OOM kills: the machine's opts.oom_kill hook runs when its OOM killer
+ * chose an address space; the embedder forwards it to
+ * mmsim_rpc_oom_kill(), which marks the session killed (its next requests
+ * get KILLED and the connection closes) and tells the transport through
+ * config.session_killed, so an idle connection closes too.
+ *
  * Ownership: struct mmsim_rpc borrows the machine; every session borrows
  * the rpc object, which must outlive its sessions.
  *
@@ -55,6 +67,11 @@ struct mmsim_rpc_limits {
     uint64_t max_pages;       /* pages one session may own; 0: no limit */
     uint32_t max_batch;       /* entries per batch; default 1024; >= 1 */
     uint32_t idle_timeout_ms; /* default 300000; enforced by daemon/net */
+    /* Pages one session may have mapped (Mmap) at once; 0: no limit. */
+    uint64_t max_mapped_pages;
+    /* Regions of one session's address space (vm.max_map_count); default
+     * 65530; 0 at mmsim_rpc_create() means the default. */
+    uint32_t max_mappings;
     /* protobuf-c may allocate at most this much to decode one request
      * (default 4 * max_frame_bytes + 64 KiB; 0 at mmsim_rpc_create()
      * means that, computed from the max_frame_bytes given). */
@@ -62,6 +79,24 @@ struct mmsim_rpc_limits {
 };
 
 void mmsim_rpc_limits_default(struct mmsim_rpc_limits *l);
+
+/*
+ * Recording (mmsimd --record): every byte each session is fed, handed to
+ * the embedder as it arrives, to be written in the format of
+ * mmsim/record.h and replayed through the rpc fuzz target. daemon/rpc
+ * does no I/O of its own. Each callback runs on the thread that creates,
+ * feeds or destroys the session, so a handle is only ever used by one
+ * thread at a time; @ctx is shared by all sessions.
+ */
+struct mmsim_rpc_recorder {
+    /* A session was created: its handle, or NULL to leave it unrecorded. */
+    void *(*open)(void *ctx, uint64_t session_id, const char *peer);
+    /* @len (> 0) bytes are about to be fed to the session, as received. */
+    void (*write)(void *ctx, void *handle, const uint8_t *data, size_t len);
+    /* The session is being destroyed: the last call for @handle. */
+    void (*close)(void *ctx, void *handle);
+    void *ctx;
+};
 
 struct mmsim_rpc_config {
     struct mmsim_machine *machine; /* borrowed; must outlive the rpc */
@@ -72,6 +107,22 @@ struct mmsim_rpc_config {
     const char *server_version; /* copied; NULL: the project version */
     mmsim_log_fn log;           /* NULL: silent; called from any thread */
     void *log_ctx;
+    /* NULL: no recording (the cost is one test per feed call). Copied;
+     * all three callbacks must be set. */
+    const struct mmsim_rpc_recorder *recorder;
+    /*
+     * A session was marked killed by mmsim_rpc_oom_kill(). Called on that
+     * caller's thread (any thread) with the rpc's session lock held, so
+     * the session cannot be destroyed meanwhile: it must not call into
+     * the rpc or the machine, nor block. It should make the thread that
+     * feeds the session call mmsim_session_feed() on it soon (with no
+     * data if none came), which sends the final KILLED response and
+     * returns MMSIM_FEED_CLOSE. @session_ctx is what
+     * mmsim_session_set_ctx() stored (NULL: nothing was). NULL callback:
+     * the session learns on its next request.
+     */
+    void (*session_killed)(void *ctx, void *session_ctx, uint64_t session_id);
+    void *session_killed_ctx;
 };
 
 /* Return: 0, MMSIM_EINVAL (bad config), MMSIM_EHOSTMEM. */
@@ -81,6 +132,22 @@ int mmsim_rpc_create(const struct mmsim_rpc_config *cfg,
 void mmsim_rpc_destroy(struct mmsim_rpc *rpc);
 /* From now on requests other than Ping get SHUTTING_DOWN. Thread-safe. */
 void mmsim_rpc_shutdown(struct mmsim_rpc *rpc);
+
+/**
+ * mmsim_rpc_oom_kill() - the machine's OOM killer chose @owner's address
+ * space: forward opts.oom_kill here. The machine exists before the rpc,
+ * so the embedder's hook reaches the rpc through a pointer it sets once
+ * the rpc exists (and clears before destroying it).
+ * @rpc:   the engine.
+ * @owner: the owner tag of the address space, a session id.
+ *
+ * Marks the session killed: every request it sends from now on gets
+ * KILLED and the connection is closed (see config.session_killed). An
+ * owner that is no live session (it just went away) is ignored.
+ *
+ * Context: any thread, no machine lock held (as the hook is called).
+ */
+void mmsim_rpc_oom_kill(struct mmsim_rpc *rpc, uint64_t owner);
 
 /**
  * mmsim_session_create() - a new session (one connection).
@@ -120,7 +187,9 @@ enum mmsim_feed_result {
  * before Hello, a wrong token, a bad version) append an error Response
  * where one can be sent and return MMSIM_FEED_CLOSE; so does an exhausted
  * host. After MMSIM_FEED_CLOSE further calls append nothing and return it
- * again.
+ * again. A session the OOM killer chose answers every request with KILLED
+ * and returns MMSIM_FEED_CLOSE; fed no request (@len 0), it appends one
+ * KILLED response with id 0.
  *
  * Return: enum mmsim_feed_result.
  */
@@ -133,6 +202,14 @@ uint64_t mmsim_session_pages(const struct mmsim_session *s);
 bool mmsim_session_authenticated(const struct mmsim_session *s);
 /* Whether mmsim_session_feed() has returned MMSIM_FEED_CLOSE. */
 bool mmsim_session_closed(const struct mmsim_session *s);
+/* Whether the OOM killer chose the session. On the thread feeding it. */
+bool mmsim_session_killed(const struct mmsim_session *s);
+/*
+ * The transport's handle for config.session_killed (daemon/net: the
+ * worker that owns the connection). If the session was killed already,
+ * the callback runs at once, on this thread.
+ */
+void mmsim_session_set_ctx(struct mmsim_session *s, void *ctx);
 
 #ifdef __cplusplus
 }
