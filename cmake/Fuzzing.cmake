@@ -19,6 +19,13 @@ set_property(CACHE MMSIM_FUZZ_ENGINE PROPERTY STRINGS
   none libfuzzer afl oss-fuzz)
 set(MMSIM_FUZZ_LIB "" CACHE STRING
   "oss-fuzz engine: what the targets link with ($LIB_FUZZING_ENGINE)")
+# MMSIM_PROTOBUF_C_SOURCE: protobuf-c's source tree (holding
+# protobuf-c/protobuf-c.c; scripts/fetch-protobuf-c.sh fetches it). With
+# an engine other than none, proto/CMakeLists.txt compiles its runtime
+# into the build with the fuzz flags, so the decoder the rpc target
+# drives is instrumented, instead of linking the system library.
+set(MMSIM_PROTOBUF_C_SOURCE "" CACHE PATH
+  "Fuzz builds: compile protobuf-c's runtime from this source tree")
 
 if(NOT MMSIM_FUZZ_ENGINE MATCHES "^(none|libfuzzer|afl|oss-fuzz)$")
   message(FATAL_ERROR

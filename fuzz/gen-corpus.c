@@ -3,12 +3,13 @@
  *
  * Usage: gen-corpus OUTDIR [SRCDIR]
  *
- * Writes OUTDIR/<target>/seed-NNN for mm_ops, memblock_ops, bootmem_ops
- * and config. The operation targets' seeds are built with the encoders of
- * fuzz/ops.h, the same tables the targets decode with, so a seed means
- * what it says here. config's seeds are option lines and YAML text,
- * including every machine file in SRCDIR/deploy/machines/ (SRCDIR
- * defaults to the current directory).
+ * Writes OUTDIR/<target>/seed-NNN for mm_ops, memblock_ops, bootmem_ops,
+ * vmalloc_ops, reclaim_ops and config. The operation targets' seeds are
+ * built with the encoders of fuzz/ops.h (reclaim_ops.h for reclaim_ops),
+ * the same tables the targets decode with, so a seed means what it says
+ * here. config's seeds are option lines and YAML text, including every
+ * machine file in SRCDIR/deploy/machines/ (SRCDIR defaults to the current
+ * directory).
  *
  * The seeds aim at breadth: every operation, every selector with a fixed
  * meaning, every error a call documents, every machine shape the inputs
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "ops.h"
+#include "reclaim_ops.h"
 
 static const char *outdir;
 static unsigned nr_written;
@@ -717,6 +719,150 @@ static void gen_bm(void)
 }
 
 /* ======================================================================
+ * vmalloc_ops
+ * ====================================================================== */
+
+#define VO(o, ...) fz_enc_op(o, vo_op_layout, __VA_ARGS__)
+
+static void vo_header(struct fz_out *o, unsigned flags, unsigned mem,
+                      unsigned knobs, unsigned hostfail_at)
+{
+    fz_put_u8(o, flags);
+    fz_put_u8(o, mem);
+    fz_put_u8(o, knobs);
+    fz_put_u16(o, hostfail_at);
+}
+
+/* Every operation, every selector with a meaning, every error. */
+static void vo_prog_basic(struct fz_out *o)
+{
+    for (unsigned i = 0; i < 6; i++)
+        VO(o, VO_OP_VMALLOC, i % 3 == 2 ? VO_CPU_NONE : i, VO_S_PAGES, i * 5,
+           i % 2 ? VO_NID_ANY : i, i);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BYTES, 1, VO_NID_ANY, 0);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BYTES, 4097, 1, 1);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BIG, 200, VO_NID_ANY, 2);
+    /* Refused: size 0, too big, overflowing, bad cpu, bad node. */
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BYTES, 0, VO_NID_ANY, 0);
+    for (unsigned v = 0; v < 3; v++)
+        VO(o, VO_OP_VMALLOC, 0, VO_S_LIMIT, v, VO_NID_ANY, 0);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_HUGE, 0, VO_NID_ANY, 0);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_HUGE, 4094, VO_NID_ANY, 0);
+    VO(o, VO_OP_VMALLOC, VO_CPU_BAD, VO_S_PAGES, 0, VO_NID_ANY, 0);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_PAGES, 0, VO_NID_BAD, 0);
+    /* Contents: across pages, into the guard, outside. */
+    VO(o, VO_OP_VWRITE, VO_ADDR_LIVE, 2, 100, 9000, 0x31);
+    VO(o, VO_OP_VREAD, VO_ADDR_LIVE, 2, 0, 12000);
+    VO(o, VO_OP_VREAD, VO_ADDR_LIVE, 2, 4000, 200);
+    for (unsigned k = 0; k < VO_NR_ADDR; k++) {
+        VO(o, VO_OP_VWRITE, k, 3, 4090, 20, k);
+        VO(o, VO_OP_VREAD, k, 3, 4090, 20);
+        VO(o, VO_OP_VREAD, k, 1, 8191, 0);
+        VO(o, VO_OP_FIND, k, k, 4095);
+        VO(o, VO_OP_TO_PFN, k, k, 8192);
+    }
+    VO(o, VO_OP_VWRITE, VO_ADDR_EDGE, 4, 4096, 1, 0x77);
+    VO(o, VO_OP_VREAD, VO_ADDR_EDGE, 4, 4000, 200);
+    VO(o, VO_OP_INFO);
+    VO(o, VO_OP_VIEW, 0, 0);
+    VO(o, VO_OP_VIEW, 1, 0);
+    VO(o, VO_OP_VIEW, 0, 50);
+    VO(o, VO_OP_VIEW, 1, 1);
+    VO(o, VO_OP_VIEW, 0, 1024);
+    /* vfree: a start, inside, a guard, freed, raw, far, bad cpu. */
+    VO(o, VO_OP_VFREE, 0, 0, 1, 0);
+    for (unsigned k = 1; k < 6; k++)
+        VO(o, VO_OP_VFREE, 1, k, 2, 4096 * k + 1);
+    VO(o, VO_OP_VFREE, VO_CPU_BAD, 0, 2, 0);
+    VO(o, VO_OP_VFREE, VO_CPU_NONE, 0, 2, 0);
+    VO(o, VO_OP_VFREE, 0, 1 + VO_ADDR_FREED, 0, 0);
+    VO(o, VO_OP_VREAD, VO_ADDR_FREED, 0, 0, 1);
+    /* The freed range comes back. */
+    VO(o, VO_OP_VMALLOC, 0, VO_S_PAGES, 0, VO_NID_ANY, 3);
+    VO(o, VO_OP_VREAD, VO_ADDR_LIVE, 0, 0, 4096);
+    for (unsigned w = 0; w < 4; w++)
+        VO(o, VO_OP_VFREE_OWNER, w % 2 ? VO_CPU_NONE : VO_CPU_BAD, w);
+    VO(o, VO_OP_VFREE_OWNER, 0, 0);
+    VO(o, VO_OP_DRAIN);
+    VO(o, VO_OP_INFO);
+}
+
+/* Fragment the space and fill the holes again. */
+static void vo_prog_reuse(struct fz_out *o)
+{
+    for (unsigned i = 0; i < 24; i++)
+        VO(o, VO_OP_VMALLOC, i % 2, VO_S_PAGES, i % 7, VO_NID_ANY, i % 4);
+    for (unsigned i = 0; i < 24; i += 3)
+        VO(o, VO_OP_VFREE, 0, 0, i, 0);
+    for (unsigned i = 0; i < 12; i++) {
+        VO(o, VO_OP_VMALLOC, 1, VO_S_PAGES, 6 - i % 7, VO_NID_ANY, 0);
+        VO(o, VO_OP_VWRITE, VO_ADDR_LIVE, i, i * 999, 5000, i);
+    }
+    for (unsigned i = 0; i < 12; i++)
+        VO(o, VO_OP_VREAD, VO_ADDR_LIVE, i * 5, i * 777, 6000);
+    VO(o, VO_OP_VIEW, 1, 0);
+    VO(o, VO_OP_VFREE_OWNER, 0, 1);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_PAGES, 31, VO_NID_ANY, 1);
+    VO(o, VO_OP_INFO);
+}
+
+/* Run memory out: big areas, plain pages, injected failures. */
+static void vo_prog_exhaust(struct fz_out *o)
+{
+    VO(o, VO_OP_PAGES, VO_PAGES_ALLOC, 3, 15);
+    VO(o, VO_OP_PAGES, VO_PAGES_ALLOC, 0x80, 0x8f);
+    for (unsigned i = 0; i < 8; i++)
+        VO(o, VO_OP_VMALLOC, i % 2 ? 0 : VO_CPU_NONE, VO_S_BIG, 1023,
+           i % 2 ? VO_NID_ANY : 1, i % 4);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BIG, 0xffff, VO_NID_ANY, 0);
+    VO(o, VO_OP_FAIL_PAGE, 4);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_PAGES, 9, VO_NID_ANY, 0);
+    VO(o, VO_OP_FAIL_PAGE, 0);
+    VO(o, VO_OP_PAGES, VO_PAGES_ALLOC, 2, 15);
+    VO(o, VO_OP_VMALLOC, VO_CPU_NONE, VO_S_PAGES, 3, 0, 0);
+    VO(o, VO_OP_VIEW, 0, 0);
+    VO(o, VO_OP_PAGES, VO_PAGES_FREE, 0, 0x8f);
+    VO(o, VO_OP_VFREE, 0, 0, 0, 0);
+    VO(o, VO_OP_VFREE, 0, 0, 1, 0);
+    VO(o, VO_OP_DRAIN);
+    VO(o, VO_OP_VMALLOC, 0, VO_S_BIG, 300, VO_NID_ANY, 3);
+    VO(o, VO_OP_VWRITE, VO_ADDR_EDGE, 9, 0, 8192, 9);
+    VO(o, VO_OP_VREAD, VO_ADDR_LIVE, 9, 300 * 4096 - 100, 100);
+}
+
+static void gen_vo(void)
+{
+    struct fz_out o = {0};
+    /* flags: nodes, HighMem, metadata; bits 4-5 cpus - 1. */
+    static const unsigned shapes[][3] = {
+        {0x10, 8, 0},
+        {VO_HDR_TWO_NODES | 0x30, 0, 1},
+        {VO_HDR_HIGHMEM, 0, 2},
+        {VO_HDR_HIGHMEM | VO_HDR_TWO_NODES | 0x10, 24, 0},
+        {VO_HDR_METADATA | VO_HDR_TWO_NODES, 3, 0},
+    };
+
+    for (unsigned i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        vo_header(&o, shapes[i][0], shapes[i][1], shapes[i][2], 0);
+        vo_prog_basic(&o);
+        save("vmalloc_ops", &o);
+        vo_header(&o, shapes[i][0], shapes[i][1], shapes[i][2], 0);
+        vo_prog_reuse(&o);
+        save("vmalloc_ops", &o);
+        vo_header(&o, shapes[i][0], shapes[i][1], shapes[i][2], 0);
+        vo_prog_exhaust(&o);
+        save("vmalloc_ops", &o);
+    }
+    /* Host allocation failures: the space, an area, the array growing. */
+    for (unsigned at = 0; at < 40; at += 3) {
+        vo_header(&o, VO_HDR_HOSTFAIL | VO_HDR_TWO_NODES, 5, 0, at);
+        vo_prog_reuse(&o);
+        save("vmalloc_ops", &o);
+    }
+    fz_out_free(&o);
+}
+
+/* ======================================================================
  * config
  * ====================================================================== */
 
@@ -771,6 +917,13 @@ static const char *const cfg_valid[] = {
     "m 128M\ncpus 2\n%%\ncpus: 4\nmax_order: 7\n%%\ncpus 6\n",
     "numa node,mem=32M\n%%\nnodes:\n  - {mem: 64M}\n%%\n"
     "numa node,mem=32M\nreserve 2M,4K\n",
+    /* Swap and OOM policy; files only on machines too big to boot. */
+    "m 64M\nswap 32M\noom-policy fail\n",
+    "swap size=8K\nm 32M\nswap 0\noom-policy kill\n",
+    "%%\nmemory: 64M\nswap: {size: 16M}\noom_policy: fail\n",
+    "%%\nnodes:\n  - ranges: [{base: 1M, size: 8K}]\nswap: 0\n",
+    "m 2G\nswap 1G,file=/nonexistent/mmsim-fuzz.swap\n%%\n"
+    "swap: {file: /nonexistent/dir}\n%%\nswap file=/nonexistent/a,b\n",
     /* Descriptions that finish() refuses, one per seed. */
     "numa node,mem=4G\nm 2G\n",
     "numa dist,src=0,dst=5,val=30\nm 64M\n",
@@ -824,6 +977,10 @@ static const char *const cfg_option_errors[] = {
     "lowmem-reserve-ratio 1,2,3,4,5,6\nlowmem-reserve-ratio 9,9,9,9,9\n",
     "cpus x\nmax-order -1\nmin-free-kbytes 99999999999999999999999\n"
     "watermark-scale-factor 0x\nmovablecore 1Q\nmax-order 0x0a\n",
+    "swap 4X\nswap 4K\nswap 6K\nswap 17T\nswap -1G\nswap\n",
+    "swap 1G,size=2G\nswap 1G,prio=5\nswap 1G,/x\nswap ,file=/x\n"
+    "swap 1G,file=\nswap 0,file=/x\n",
+    "oom-policy panic\noom-policy\noom-policy KILL\n",
 };
 
 /* YAML documents that fail; several share a seed, as separate sections. */
@@ -880,6 +1037,14 @@ static const char *const cfg_yaml_errors[] = {
     "%%\n{cpus: 2, nodes: [{mem: 16M}, {mem: 16M}], memory: 64M}\n",
     "%%\nmemory: 32M\nhighmem: 24M\ndeferred_init: on\nearly_allocator: "
     "memblock\n",
+    "%%\nswap: [1G]\n",
+    "%%\nswap: {size: 6K, file: ~}\n",
+    "%%\nswap: {file: /x, size: 0}\n",
+    "%%\nswap: {prio: 1}\n",
+    "%%\nswap: {file: \"\"}\n",
+    "%%\nswap:\n",
+    "%%\noom_policy: panic\n",
+    "%%\noom_policy: {a: 1}\n",
 };
 
 /* Every machine file shipped in deploy/machines/, as a YAML section. */
@@ -948,6 +1113,213 @@ static void gen_cfg(const char *srcdir)
     fz_out_free(&o);
 }
 
+/* ======================================================================
+ * reclaim_ops
+ * ====================================================================== */
+
+#define RO(o, ...) fz_enc_op(o, ro_op_layout, __VA_ARGS__)
+
+static void ro_header(struct fz_out *o, unsigned flags, unsigned mem,
+                      unsigned swap, unsigned knobs)
+{
+    fz_put_u8(o, flags);
+    fz_put_u8(o, mem);
+    fz_put_u16(o, swap);
+    fz_put_u8(o, knobs);
+}
+
+/* Header flags for @cpus cpus and @mms address spaces. */
+static unsigned ro_flags(unsigned flags, unsigned cpus, unsigned mms)
+{
+    return flags | (cpus - 1) << 3 | (mms - 2) << 5;
+}
+
+/* Every operation, every selector with a meaning, every error. */
+static void ro_prog_basic(struct fz_out *o)
+{
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_SMALL, 15, RO_NID_ANY);
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_SMALL, 7, 0);
+    RO(o, RO_OP_MMAP, 1, RO_SIZE_MID, 300, 1);
+    RO(o, RO_OP_MMAP, 1, RO_SIZE_RAM, 1, RO_NID_ANY);
+    RO(o, RO_OP_MMAP, 2, RO_SIZE_SMALL, 3, RO_NID_ANY);
+    /* Refused: 0 pages, too many, a bad node. */
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_BAD, 1, 0);
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_BAD, 2, 0);
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_SMALL, 1, RO_NID_BAD);
+    /* Reads of untouched pages, writes across boundaries, both regions. */
+    RO(o, RO_OP_READ, 0, RO_ADDR_REGION, 0, 0, 100, 64);
+    RO(o, RO_OP_WRITE, 0, RO_ADDR_REGION, 0, 2, 4000, 9000, 1);
+    RO(o, RO_OP_READ, 0, RO_ADDR_REGION, 0, 2, 3000, 12288);
+    RO(o, RO_OP_WRITE, 0, RO_ADDR_END, 1, 1, 10, 8192, 2);
+    RO(o, RO_OP_READ, 0, RO_ADDR_END, 1, 2, 0, 12288);
+    for (unsigned k = 0; k < RO_NR_ADDR; k++) {
+        RO(o, RO_OP_WRITE, k % 3, k, 1, 3, 4090, 20, k);
+        RO(o, RO_OP_READ, k % 3, k, 1, 3, 4090, 20);
+        RO(o, RO_OP_PTE, k % 3, k, 0, 0, 8);
+    }
+    RO(o, RO_OP_WRITE, 0, RO_ADDR_WILD, 0xff, 0xffff, 0xfff0, 100, 3);
+    RO(o, RO_OP_READ, 0, RO_ADDR_REGION, 0, 0, 0, 0);
+    for (unsigned h = 0; h < RO_NR_FILL; h++)
+        RO(o, RO_OP_FILL, 1, 1, 10 * h, 40, 7 + h, h);
+    /* Reclaim by hand: activation, aging, swap-out, then major faults. */
+    for (unsigned i = 0; i < 4; i++)
+        RO(o, RO_OP_RECLAIM, 0, i, 3);
+    RO(o, RO_OP_RECLAIM, 1, 1, 15);
+    RO(o, RO_OP_RECLAIM, RO_NID_BAD, 0, 0);
+    RO(o, RO_OP_PTE, 1, RO_ADDR_REGION, 1, 0, 63);
+    RO(o, RO_OP_FILL, 1, 1, 0, 80, 7, RO_FILL_VERIFY);
+    RO(o, RO_OP_BALANCE, 0);
+    RO(o, RO_OP_BALANCE, RO_NID_BAD);
+    /* munmap: a hole in the middle, a crossing range, the rest, errors. */
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_REGION, 1, 5, 3);
+    RO(o, RO_OP_MUNMAP, 0, RO_ADDR_END, 0, 2, 40);
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_REGION, 0, 20, RO_UNMAP_REST);
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_REGION, 0, 0, 0);
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_REGION, 0, 0, RO_UNMAP_HUGE);
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_WILD, 1, 5, 1);
+    RO(o, RO_OP_MUNMAP, 1, RO_ADDR_FREED, 0, 0, 4);
+    RO(o, RO_OP_READ, 1, RO_ADDR_FREED, 0, 0, 0, 4096);
+    RO(o, RO_OP_PTE, 1, RO_ADDR_FREED, 1, 0, 20);
+    RO(o, RO_OP_READ, 1, RO_ADDR_REGION, 0, 4, 0, 12288);
+    RO(o, RO_OP_MMAP, 1, RO_SIZE_SMALL, 2, 0);
+    /* Raw pages, accounted and not; injected failures. */
+    RO(o, RO_OP_RAW_ALLOC, 0, 0, 0, RO_NID_ANY, 10, 1);
+    RO(o, RO_OP_RAW_ALLOC, RO_CPU_NONE, 2, 3, 0, 3, RO_ACCT_NONE);
+    RO(o, RO_OP_RAW_ALLOC, 1, 0, 0, RO_NID_BAD, 0, RO_ACCT_NONE);
+    RO(o, RO_OP_FAIL, 2);
+    RO(o, RO_OP_FILL, 2, 0, 0, 5, 9, RO_FILL_WRITE);
+    RO(o, RO_OP_FAIL, 1);
+    RO(o, RO_OP_WRITE, 0, RO_ADDR_REGION, 0, 0, 0, 3 * 4096, 11);
+    RO(o, RO_OP_READ, 0, RO_ADDR_REGION, 0, 0, 0, 3 * 4096);
+    RO(o, RO_OP_RAW_FREE, 0, 5, 0);
+    RO(o, RO_OP_DRAIN);
+    for (unsigned q = 0; q < RO_NR_Q; q++) {
+        RO(o, RO_OP_QUERY, q, 0);
+        RO(o, RO_OP_QUERY, q, RO_NID_BAD);
+        RO(o, RO_OP_QUERY, q, 77);
+    }
+    RO(o, RO_OP_EXIT, 1);
+    RO(o, RO_OP_READ, 1, RO_ADDR_TOP, 0, 0, 0, 1);
+    RO(o, RO_OP_RAW_FREE, 0, 63, RO_CPU_NONE);
+}
+
+/* A working set of @times halves of RAM, filled and verified page by
+ * page, so direct reclaim, swap full and the OOM policy all happen. */
+static void ro_prog_pressure(struct fz_out *o, unsigned times, unsigned mms)
+{
+    for (unsigned s = 0; s < mms; s++)
+        RO(o, RO_OP_MMAP, s, RO_SIZE_RAM, times - 1, RO_NID_ANY);
+    for (unsigned round = 0; round < 16; round++)
+        for (unsigned s = 0; s < mms; s++)
+            RO(o, RO_OP_FILL, s, 0, round * 256, 255, 3 * round + s,
+               RO_FILL_WRITE);
+    for (unsigned s = 0; s < mms; s++)
+        RO(o, RO_OP_FILL, s, 0, 0, 255, 0, RO_FILL_VERIFY);
+    RO(o, RO_OP_QUERY, RO_Q_MEMINFO, 0);
+    RO(o, RO_OP_QUERY, RO_Q_VMSTAT, 0);
+    RO(o, RO_OP_QUERY, RO_Q_SWAP, 0);
+}
+
+/* Touch-only (zero) pages, reclaimed without I/O, then partial writes. */
+static void ro_prog_zero(struct fz_out *o)
+{
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_MID, 511, 0);
+    RO(o, RO_OP_FILL, 0, 0, 0, 255, 1, RO_FILL_TOUCH);
+    for (unsigned i = 0; i < 12; i++)
+        RO(o, RO_OP_RECLAIM, 0, i & 1, 15);
+    RO(o, RO_OP_PTE, 0, RO_ADDR_REGION, 0, 0, 63);
+    RO(o, RO_OP_FILL, 0, 0, 0, 255, 2, RO_FILL_PARTIAL);
+    RO(o, RO_OP_FILL, 0, 0, 0, 255, 0, RO_FILL_VERIFY);
+    RO(o, RO_OP_MUNMAP, 0, RO_ADDR_REGION, 0, 100, 50);
+    RO(o, RO_OP_FILL, 0, 1, 0, 255, 0, RO_FILL_VERIFY);
+}
+
+/* Raw pages take memory the address spaces cannot get back. */
+static void ro_prog_raw(struct fz_out *o)
+{
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_RAM, 1, RO_NID_ANY);
+    RO(o, RO_OP_MMAP, 1, RO_SIZE_RAM, 0, RO_NID_ANY);
+    RO(o, RO_OP_FILL, 0, 0, 0, 255, 1, RO_FILL_WRITE);
+    RO(o, RO_OP_FILL, 1, 0, 0, 200, 2, RO_FILL_WRITE);
+    for (unsigned i = 0; i < 12; i++)
+        RO(o, RO_OP_RAW_ALLOC, i % 3, i % 10, i % 4, RO_NID_ANY, 63,
+           i % 2 ? RO_ACCT_NONE : i / 2);
+    RO(o, RO_OP_FILL, 0, 0, 0, 255, 1, RO_FILL_VERIFY);
+    RO(o, RO_OP_FILL, 1, 0, 0, 200, 2, RO_FILL_VERIFY);
+    RO(o, RO_OP_RAW_FREE, 3, 63, 0);
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_SMALL, 10, RO_NID_ANY);
+    RO(o, RO_OP_QUERY, RO_Q_OOM, 0);
+    RO(o, RO_OP_EXIT, 0);
+    RO(o, RO_OP_FILL, 0, 0, 0, 10, 1, RO_FILL_WRITE);
+}
+
+/* Failures injected into multi-page writes: the prefix rule. */
+static void ro_prog_partial(struct fz_out *o)
+{
+    RO(o, RO_OP_MMAP, 0, RO_SIZE_SMALL, 40, 0);
+    RO(o, RO_OP_FILL, 0, 0, 0, 20, 5, RO_FILL_WRITE);
+    for (unsigned i = 0; i < 6; i++)
+        RO(o, RO_OP_RECLAIM, 0, 0, 15);
+    for (unsigned f = 1; f <= 4; f++) {
+        RO(o, RO_OP_FAIL, f);
+        RO(o, RO_OP_WRITE, 0, RO_ADDR_REGION, 0, 4 * f, 100 * f, 3 * 4096,
+           20 + f);
+        RO(o, RO_OP_READ, 0, RO_ADDR_REGION, 0, 4 * f, 0, 12288);
+    }
+    RO(o, RO_OP_FAIL, 0);
+    RO(o, RO_OP_FILL, 0, 0, 0, 40, 0, RO_FILL_VERIFY);
+}
+
+static void gen_ro(void)
+{
+    struct fz_out o = {0};
+
+    /* 1: one node of 16 MiB, 1024 slots, three address spaces. */
+    ro_header(&o, ro_flags(0, 2, 3), 8, 1024, 0);
+    ro_prog_basic(&o);
+    save("reclaim_ops", &o);
+    /* 2: two nodes from 1 MiB (DMA and DMA32), 4 cpus. */
+    ro_header(&o, ro_flags(RO_HDR_TWO_NODES | RO_HDR_LOW_BASE, 4, 4), 0x40, 300,
+              5);
+    ro_prog_basic(&o);
+    save("reclaim_ops", &o);
+    /* 3: twice the RAM with room in swap: direct reclaim, no OOM. */
+    ro_header(&o, ro_flags(0, 2, 2), 0, 4000, 0);
+    ro_prog_pressure(&o, 4, 1);
+    save("reclaim_ops", &o);
+    /* 4-5: swap of 8 slots: swap full, then the OOM killer or ENOMEM. */
+    ro_header(&o, ro_flags(0, 1, 2), 0, 8, 0);
+    ro_prog_pressure(&o, 3, 2);
+    save("reclaim_ops", &o);
+    ro_header(&o, ro_flags(RO_HDR_OOM_FAIL, 1, 2), 0, 8, 0);
+    ro_prog_pressure(&o, 3, 2);
+    save("reclaim_ops", &o);
+    /* 6-7: no swap at all; one slot. */
+    ro_header(&o, ro_flags(RO_HDR_TWO_NODES, 2, 3), 0x11, 0, 0);
+    ro_prog_pressure(&o, 2, 3);
+    save("reclaim_ops", &o);
+    ro_header(&o, ro_flags(RO_HDR_OOM_FAIL, 1, 2), 0, 1, 0);
+    ro_prog_basic(&o);
+    save("reclaim_ops", &o);
+    /* 8: zero pages. */
+    ro_header(&o, ro_flags(0, 2, 2), 0, 2000, 0);
+    ro_prog_zero(&o);
+    save("reclaim_ops", &o);
+    /* 9-10: raw pressure, both policies, high watermarks. */
+    ro_header(&o, ro_flags(RO_HDR_TWO_NODES, 3, 2), 0x00, 600, 0xf);
+    ro_prog_raw(&o);
+    save("reclaim_ops", &o);
+    ro_header(&o, ro_flags(RO_HDR_OOM_FAIL | RO_HDR_LOW_BASE, 2, 2), 0x00, 600,
+              0x6);
+    ro_prog_raw(&o);
+    save("reclaim_ops", &o);
+    /* 11: failures part way through writes. */
+    ro_header(&o, ro_flags(0, 2, 2), 0, 100, 0);
+    ro_prog_partial(&o);
+    save("reclaim_ops", &o);
+    fz_out_free(&o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -960,6 +1332,8 @@ int main(int argc, char **argv)
     gen_mm();
     gen_mb();
     gen_bm();
+    gen_vo();
+    gen_ro();
     gen_cfg(argc == 3 ? argv[2] : ".");
     printf("gen-corpus: %u seeds in %s\n", nr_written, outdir);
     return 0;

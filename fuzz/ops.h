@@ -702,6 +702,83 @@ static const uint64_t bm_low_limits[4] = {UINT64_C(0xffffffff),
 static const uint64_t bm_dma32_pfns[4] = {BM_PFN_4G, 0, 0x2000, 0x100};
 
 /* ======================================================================
+ * vmalloc_ops: the vmalloc space against an area model
+ * ====================================================================== */
+
+/*
+ * Input header: flags, mem, knobs, hostfail_at (word). The machine is
+ * one or two nodes of 4..16 MiB from 1 MiB up; the HighMem model puts
+ * highmem_start at 17 MiB (node 0 then has at least 20 MiB, and Normal
+ * is 1 MiB).
+ */
+#define VO_HDR_TWO_NODES 0x01u
+#define VO_HDR_HIGHMEM   0x02u
+#define VO_HDR_METADATA  0x04u /* no page contents: vread is ENOCONTENT */
+/* Fail host allocation 1 + hostfail_at % 256, counted from the end of boot. */
+#define VO_HDR_HOSTFAIL 0x08u
+/* flags bits 4-5: cpus - 1. */
+
+static inline unsigned vo_node_mib(unsigned mem)
+{
+    return 4 + mem % 13;
+}
+
+enum vo_opcode {
+    VO_OP_VMALLOC,     /* cpu size_kind size nid owner */
+    VO_OP_VFREE,       /* cpu kind which off: kind 0 a live start, else an
+                          address (VO_ADDR_*, kind - 1) */
+    VO_OP_VREAD,       /* kind which off len */
+    VO_OP_VWRITE,      /* kind which off len byte */
+    VO_OP_FIND,        /* kind which off */
+    VO_OP_TO_PFN,      /* kind which off */
+    VO_OP_VFREE_OWNER, /* cpu owner */
+    VO_OP_INFO,        /* - */
+    VO_OP_VIEW,        /* owners len: 0 for the full text */
+    VO_OP_PAGES,       /* what order count: plain pages, for pressure */
+    VO_OP_FAIL_PAGE,   /* n: fail the (n % 64 + 1)-th page allocation */
+    VO_OP_DRAIN,       /* - */
+    VO_NR_OPS
+};
+
+static const char *const vo_op_layout[VO_NR_OPS] = {
+    [VO_OP_VMALLOC] = "bbwbb",  [VO_OP_VFREE] = "bbwl",  [VO_OP_VREAD] = "bwlw",
+    [VO_OP_VWRITE] = "bwlwb",   [VO_OP_FIND] = "bwl",    [VO_OP_TO_PFN] = "bwl",
+    [VO_OP_VFREE_OWNER] = "bb", [VO_OP_INFO] = "",       [VO_OP_VIEW] = "bw",
+    [VO_OP_PAGES] = "bbb",      [VO_OP_FAIL_PAGE] = "b", [VO_OP_DRAIN] = "",
+};
+
+/* Size kinds (% 8; 5..7 are VO_S_PAGES too, the common case). */
+#define VO_S_PAGES 0 /* 1 + v % 32 pages */
+#define VO_S_BYTES 1 /* v bytes (0: EINVAL) */
+#define VO_S_BIG   2 /* 1 + v % 8192 pages: up to 32 MiB */
+#define VO_S_LIMIT 3 /* MMSIM_VMALLOC_MAX_PAGES pages - 1 + v % 3 bytes */
+#define VO_S_HUGE  4 /* UINT64_MAX - v */
+
+/* Owners (% 4): two small ids, one only a high bit apart from the
+ * first (the page tag keeps the low 32 bits), and the largest. */
+static const uint64_t vo_owners[4] = {1, 2, (UINT64_C(1) << 32) | 1,
+                                      UINT64_MAX};
+
+/* Address kinds (% 5), for access, find and vfree. */
+enum {
+    VO_ADDR_LIVE,  /* live area @which, start + off % its size */
+    VO_ADDR_EDGE,  /* live area @which, its last page or its guard */
+    VO_ADDR_FREED, /* a recently freed area's start + off % 4 KiB */
+    VO_ADDR_RAW,   /* VMALLOC_START + which pages + off % 4 KiB */
+    VO_ADDR_FAR,   /* (off << 32 | which): mostly outside the space */
+    VO_NR_ADDR
+};
+
+/* VO_OP_PAGES what (% 2). */
+enum { VO_PAGES_ALLOC, VO_PAGES_FREE };
+
+/* Selectors with a fixed meaning; others are taken modulo. */
+#define VO_CPU_NONE 0xffu /* MMSIM_NO_CPU */
+#define VO_CPU_BAD  0xfeu /* nr_cpus */
+#define VO_NID_ANY  0xffu /* MMSIM_ANY_NODE */
+#define VO_NID_BAD  0xfeu /* nr_nodes */
+
+/* ======================================================================
  * config: options and YAML
  * ====================================================================== */
 

@@ -1,17 +1,20 @@
 #!/bin/sh
-# Source-based coverage of the core from the fuzz corpora: build the plain
-# reproducers with clang -fprofile-instr-generate -fcoverage-mapping
-# (build/coverage), replay corpus/<target>/ through each, and print line
-# coverage per directory. Fails when daemon/mm is below MIN_MM_COVERAGE
-# (default 85) percent of lines.
+# Source-based coverage from the fuzz corpora: build the plain reproducers
+# with clang -fprofile-instr-generate -fcoverage-mapping (build/coverage),
+# replay corpus/<target>/ through each, and print line coverage per
+# directory (daemon/mm, daemon/config, daemon/rpc, proto). Fails when
+# daemon/mm is below MIN_MM_COVERAGE or daemon/rpc below MIN_RPC_COVERAGE
+# (both default 85) percent of lines.
 #
-#   HTML=1   also write an HTML report to build/coverage/html/
-#   JOBS     build parallelism (default 2)
+#   HTML=1           also write an HTML report to build/coverage/html/
+#   JOBS             build parallelism (default 2)
+#   MMSIM_BUILD_ROOT where the build directories go (default build/)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
-min=${MIN_MM_COVERAGE:-85}
-build=$root/build/coverage
+min_mm=${MIN_MM_COVERAGE:-85}
+min_rpc=${MIN_RPC_COVERAGE:-85}
+build=${MMSIM_BUILD_ROOT:-$root/build}/coverage
 flags="-fprofile-instr-generate -fcoverage-mapping"
 
 # The llvm-profdata/llvm-cov matching the compiler.
@@ -58,32 +61,38 @@ for t in $(cat "$build/fuzz/targets.txt"); do
 done
 "$profdata" merge -sparse "$raw"/*.profraw -o "$build/corpus.profdata"
 
-# Line coverage of the files of one directory: the TOTAL row.
+# Line coverage of the C files of one directory (not its subdirectories;
+# proto's generated code lives in the build tree): the TOTAL row.
 line_cov() {
-    # shellcheck disable=SC2086 # $objects is a list of arguments
+    # shellcheck disable=SC2046,SC2086 # lists of arguments
     "$cov" report -instr-profile="$build/corpus.profdata" $objects \
-        "$root/$1"/*.c "$root/$1"/*.h 2>/dev/null |
+        $(find "$root/$1" -maxdepth 1 -name '*.[ch]' | sort) 2>/dev/null |
         awk '$1 == "TOTAL" { print $8, $9, $10 }'
 }
 
 echo "== line coverage from the corpora"
 status=0
-for dir in daemon/mm daemon/config; do
+for dir in daemon/mm daemon/config daemon/rpc proto; do
+    # shellcheck disable=SC2046
     set -- $(line_cov "$dir")
     printf '%-16s %6s lines %6s missed  %s\n' "$dir" "$1" "$2" "$3"
-    if [ "$dir" = daemon/mm ]; then
-        pct=${3%\%}
-        if awk "BEGIN { exit !($pct < $min) }"; then
-            echo "FAIL: daemon/mm line coverage $3 is below $min%"
-            status=1
-        fi
+    case $dir in
+    daemon/mm) min=$min_mm ;;
+    daemon/rpc) min=$min_rpc ;;
+    *) continue ;;
+    esac
+    pct=${3%\%}
+    if awk "BEGIN { exit !($pct < $min) }"; then
+        echo "FAIL: $dir line coverage $3 is below $min%"
+        status=1
     fi
 done
 if [ "${HTML:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     "$cov" show -format=html -output-dir="$build/html" \
         -instr-profile="$build/corpus.profdata" $objects \
-        "$root/daemon/mm" "$root/daemon/config"
+        "$root/daemon/mm" "$root/daemon/config" "$root/daemon/rpc" \
+        "$root/proto/frame.c"
     echo "== HTML report: $build/html/index.html"
 fi
 exit $status

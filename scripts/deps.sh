@@ -10,4 +10,4 @@ $SUDO apt-get update
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
     libcmocka-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev \
-    protobuf-compiler python3-protobuf afl++ llvm lld zip unzip
+    protobuf-compiler python3-protobuf afl++ llvm lld zip unzip dpkg-dev

@@ -1,26 +1,29 @@
 #!/bin/sh
 # Regenerate corpus/<target>/ for every fuzz target: build the libFuzzer
-# variant (build/fuzz-libfuzzer) and fuzz/gen-corpus, write the seeds to a
-# scratch directory, and keep only those that add coverage
-# (libFuzzer -merge=1 into an empty directory). corpus/<target>/regress/
-# is left alone. Review and commit the result.
+# variant (build/fuzz-libfuzzer), fuzz/gen-corpus and fuzz/gen-wire-corpus
+# (the frame and rpc seeds), write the seeds to a scratch directory, and
+# keep only those that add coverage (libFuzzer -merge=1 into an empty
+# directory). corpus/<target>/regress/ is left alone. Review and commit
+# the result.
 #
 #   TARGETS  space-separated subset (default: all)
 #   JOBS     build parallelism (default 2)
+#   MMSIM_BUILD_ROOT  where the build directory goes (default build/)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
-lf=$root/build/fuzz-libfuzzer
+lf=${MMSIM_BUILD_ROOT:-$root/build}/fuzz-libfuzzer
 
 cmake -S "$root" -B "$lf" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DMMSIM_FUZZ_ENGINE=libfuzzer \
     -DMMSIM_ASAN=ON -DMMSIM_UBSAN=ON -DBUILD_TESTING=OFF \
     -DMMSIM_BUILD_BENCH=OFF >/dev/null
-ninja -C "$lf" -j"$jobs" fuzz-targets gen-corpus
+ninja -C "$lf" -j"$jobs" fuzz-targets gen-corpus gen-wire-corpus
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mmsim-fuzz-corpus.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 "$lf/fuzz/gen-corpus" "$work/seeds" "$root"
+"$lf/fuzz/gen-wire-corpus" "$work/seeds"
 
 for t in ${TARGETS:-$(cat "$lf/fuzz/targets.txt")}; do
     mkdir -p "$work/min-$t" "$root/corpus/$t"

@@ -8,6 +8,11 @@
 #   AFL_SECONDS   AFL++ time per target (default 30; 0 skips AFL++)
 #   TARGETS       space-separated subset (default: all)
 #   JOBS          build parallelism (default 2)
+#   MMSIM_BUILD_ROOT  where the build directories go (default build/)
+#
+# protobuf-c's runtime is compiled into both builds from its source,
+# fetched into protobuf-c/ of the build root by scripts/fetch-protobuf-c.sh;
+# when that fails, a warning, and the system library.
 #
 # Prints execs/s per target per engine. Any crash fails the run; the
 # inputs are kept under build/fuzz-crashes/<engine>-<target>/.
@@ -16,22 +21,33 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 afl_seconds=${AFL_SECONDS:-30}
-lf=$root/build/fuzz-libfuzzer
-afl=$root/build/fuzz-afl
-crashes=$root/build/fuzz-crashes
+builds=${MMSIM_BUILD_ROOT:-$root/build}
+lf=$builds/fuzz-libfuzzer
+afl=$builds/fuzz-afl
+crashes=$builds/fuzz-crashes
+
+# protobuf-c's source, so both builds compile its runtime with their own
+# instrumentation (MMSIM_PROTOBUF_C_SOURCE, fuzz/README.md). Without it
+# (no network), the system library, as before.
+pbc=$builds/protobuf-c
+if ! sh "$root/scripts/fetch-protobuf-c.sh" "$pbc"; then
+    echo "== WARNING: no protobuf-c source: the fuzz targets link the system" \
+         "libprotobuf-c, and its decoder gives the fuzzers no coverage" >&2
+    pbc=
+fi
 
 echo "== build $lf"
 cmake -S "$root" -B "$lf" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DMMSIM_FUZZ_ENGINE=libfuzzer \
     -DMMSIM_ASAN=ON -DMMSIM_UBSAN=ON -DBUILD_TESTING=OFF \
-    -DMMSIM_BUILD_BENCH=OFF >/dev/null
+    -DMMSIM_BUILD_BENCH=OFF -DMMSIM_PROTOBUF_C_SOURCE="$pbc" >/dev/null
 ninja -C "$lf" -j"$jobs" fuzz-targets
 if [ "$afl_seconds" -gt 0 ]; then
     echo "== build $afl"
     CC=afl-clang-fast cmake -S "$root" -B "$afl" -G Ninja \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMSIM_FUZZ_ENGINE=afl \
         -DMMSIM_ASAN=ON -DMMSIM_UBSAN=ON -DBUILD_TESTING=OFF \
-        -DMMSIM_BUILD_BENCH=OFF >/dev/null
+        -DMMSIM_BUILD_BENCH=OFF -DMMSIM_PROTOBUF_C_SOURCE="$pbc" >/dev/null
     AFL_QUIET=1 ninja -C "$afl" -j"$jobs" fuzz-targets
 fi
 

@@ -14,8 +14,13 @@
 #
 # The code is compiled with $CC $CFLAGS; CMake takes both from the
 # environment, and MMSIM_FUZZ_ENGINE=oss-fuzz links each target with
-# $CXX $CXXFLAGS and $LIB_FUZZING_ENGINE. libyaml is linked from its
-# static archive (libyaml-dev ships libyaml.a).
+# $CXX $CXXFLAGS and $LIB_FUZZING_ENGINE. libyaml is linked from its static
+# archive (libyaml-dev ships libyaml.a). protobuf-c's runtime is compiled
+# with $CFLAGS from its source, so its decoder is instrumented too: from
+# $SRC/protobuf-c (the Dockerfile clones it), else fetched into
+# $WORK/protobuf-c by scripts/fetch-protobuf-c.sh, else (with a warning)
+# libprotobuf-c-dev's libprotobuf-c.a. $MMSIM_PROTOBUF_C_SOURCE, when
+# set, names the source instead; set and empty, it picks libprotobuf-c.a.
 
 if [ -z "${MMSIM_SRC:-}" ]; then
     if [ -f "${SRC:-/nonexistent}/mmsim/CMakeLists.txt" ]; then
@@ -25,6 +30,17 @@ if [ -z "${MMSIM_SRC:-}" ]; then
     fi
 fi
 build=$WORK/mmsim-build
+if [ -z "${MMSIM_PROTOBUF_C_SOURCE+set}" ]; then
+    if [ -f "${SRC:-/nonexistent}/protobuf-c/protobuf-c/protobuf-c.c" ]; then
+        MMSIM_PROTOBUF_C_SOURCE=$SRC/protobuf-c
+    elif sh "$MMSIM_SRC/scripts/fetch-protobuf-c.sh" "$WORK/protobuf-c"; then
+        MMSIM_PROTOBUF_C_SOURCE=$WORK/protobuf-c
+    else
+        echo "build.sh: warning: no protobuf-c source: linking libprotobuf-c.a," \
+             "whose decoder the fuzzers cannot see into" >&2
+        MMSIM_PROTOBUF_C_SOURCE=
+    fi
+fi
 generator=
 if command -v ninja >/dev/null 2>&1; then
     generator="-G Ninja"
@@ -38,6 +54,8 @@ cmake -S "$MMSIM_SRC" -B "$build" $generator \
     -DMMSIM_FUZZ_ENGINE=oss-fuzz \
     -DMMSIM_FUZZ_LIB="$LIB_FUZZING_ENGINE" \
     -DMMSIM_YAML_STATIC=ON \
+    -DMMSIM_PROTOBUF_C_STATIC=ON \
+    -DMMSIM_PROTOBUF_C_SOURCE="$MMSIM_PROTOBUF_C_SOURCE" \
     -DBUILD_TESTING=OFF \
     -DMMSIM_BUILD_BENCH=OFF
 cmake --build "$build" --target fuzz-targets -j"$(nproc)"

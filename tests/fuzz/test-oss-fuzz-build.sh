@@ -4,7 +4,15 @@
 # for libFuzzer and once for AFL++, each into its own temporary $WORK and
 # $OUT. Then check that every target of fuzz/CMakeLists.txt is in $OUT
 # with its .dict, .options and a flat <target>_seed_corpus.zip holding all
-# of corpus/<target>/, and that each binary runs its seeds.
+# of corpus/<target>/, that libyaml and protobuf-c are linked statically,
+# and that each binary runs its seeds.
+#
+# protobuf-c's runtime comes from its source (scripts/fetch-protobuf-c.sh):
+# the libFuzzer build finds it in $SRC/protobuf-c, where the Dockerfile
+# clones it, and build.sh fetches its own into $WORK for the AFL++ build.
+# Every target holding protobuf-c's decoder must have it instrumented.
+# When the source cannot be fetched (no network), that check is skipped
+# with a note, and both builds link libprotobuf-c.a.
 #
 # Exit 77 (ctest: skipped) when clang or afl-clang-fast is missing.
 set -eu
@@ -31,10 +39,36 @@ asan="$asan -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION"
 asan="$asan -fsanitize=address -fsanitize-address-use-after-scope"
 status=0
 
+pbc=
+if sh "$root/scripts/fetch-protobuf-c.sh" "$tmp/protobuf-c" \
+    >"$tmp/fetch.log" 2>&1; then
+    pbc=$tmp/protobuf-c
+    unset MMSIM_PROTOBUF_C_SOURCE
+else
+    echo "NOTE: instrumented protobuf-c not checked: its source cannot be" \
+         "fetched here:"
+    tail -n 3 "$tmp/fetch.log"
+    export MMSIM_PROTOBUF_C_SOURCE=
+fi
+for tool in nm objdump; do
+    if [ -n "$pbc" ] && ! command -v "$tool" >/dev/null 2>&1; then
+        echo "NOTE: instrumented protobuf-c not checked: no $tool"
+        pbc=
+    fi
+done
+
 # run_build <engine> <CC> <CXX> <CFLAGS> <LIB_FUZZING_ENGINE>
 run_build() {
     engine=$1
     mkdir -p "$tmp/$engine/src" "$tmp/$engine/work" "$tmp/$engine/out"
+    # Where build.sh should find protobuf-c's source.
+    pbc_want=
+    if [ -n "$pbc" ] && [ "$engine" = libfuzzer ]; then
+        ln -s "$pbc" "$tmp/$engine/src/protobuf-c"
+        pbc_want=$tmp/$engine/src/protobuf-c
+    elif [ -n "$pbc" ]; then
+        pbc_want=$tmp/$engine/work/protobuf-c
+    fi
     echo "== build.sh for $engine"
     if ! env CC="$2" CXX="$3" CFLAGS="$4" CXXFLAGS="$4" \
         LIB_FUZZING_ENGINE="$5" SRC="$tmp/$engine/src" \
@@ -47,6 +81,15 @@ run_build() {
         return
     fi
     out=$tmp/$engine/out
+    if [ -n "$pbc" ]; then
+        pbc_got=$(sed -n 's/^MMSIM_PROTOBUF_C_SOURCE:[A-Z]*=//p' \
+            "$tmp/$engine/work/mmsim-build/CMakeCache.txt")
+        if [ "$pbc_got" != "$pbc_want" ]; then
+            echo "FAIL: $engine: protobuf-c source '$pbc_got', not $pbc_want"
+            status=1
+        fi
+    fi
+    decoders=0
     for t in $targets; do
         for f in "$t" "$t.dict" "$t.options" "${t}_seed_corpus.zip"; do
             if [ ! -s "$out/$f" ]; then
@@ -56,9 +99,21 @@ run_build() {
         done
         [ -x "$out/$t" ] || { echo "FAIL: $engine: $t not executable"; status=1; }
         # Third-party libraries are linked statically.
-        if ldd "$out/$t" 2>/dev/null | grep -q libyaml; then
-            echo "FAIL: $engine: $t links libyaml dynamically"
-            status=1
+        for lib in libyaml libprotobuf-c; do
+            if ldd "$out/$t" 2>/dev/null | grep -q "$lib"; then
+                echo "FAIL: $engine: $t links $lib dynamically"
+                status=1
+            fi
+        done
+        # protobuf-c's decoder, where linked in, carries ASan's checks.
+        if [ -n "$pbc" ] &&
+            nm "$out/$t" 2>/dev/null | grep -q ' T protobuf_c_message_unpack$'; then
+            decoders=$((decoders + 1))
+            if ! objdump -d --disassemble=protobuf_c_message_unpack "$out/$t" |
+                grep -q '__asan_'; then
+                echo "FAIL: $engine: $t: protobuf-c's decoder not instrumented"
+                status=1
+            fi
         fi
         [ -s "$out/${t}_seed_corpus.zip" ] || continue
         want=$(find "$root/corpus/$t" -type f ! -name '.*' | wc -l)
@@ -70,6 +125,10 @@ run_build() {
             status=1
         fi
     done
+    if [ -n "$pbc" ] && [ "$decoders" -eq 0 ]; then
+        echo "FAIL: $engine: no target links protobuf-c's decoder"
+        status=1
+    fi
 }
 
 run_build libfuzzer clang clang++ "$asan -fsanitize=fuzzer-no-link" \
@@ -97,4 +156,6 @@ for t in $targets; do
 done
 
 [ "$status" -eq 0 ] && echo "== OSS-Fuzz build: every target and file in \$OUT, for libFuzzer and AFL++"
+[ "$status" -eq 0 ] && [ -n "$pbc" ] &&
+    echo "== protobuf-c's decoder instrumented in both (source from \$SRC and \$WORK)"
 exit $status
