@@ -35,6 +35,7 @@
 #include "hostmem.h"
 #include "internal.h"
 #include "mmsim/vmalloc.h"
+#include "textbuf.h"
 
 /* GFP_KERNEL | __GFP_HIGHMEM, as vmalloc() asks for its pages. */
 #define VMALLOC_GFP (MMSIM_GFP_KERNEL | MMSIM_GFP_HIGHMEM)
@@ -522,32 +523,6 @@ int mmsim_vmalloc_info(struct mmsim_machine *m, struct mmsim_vmalloc_info *vi)
 /* ---- /proc/vmallocinfo ----------------------------------------------------
  */
 
-/* snprintf semantics over many appends (as views.c's textbuf). */
-struct textbuf {
-    char *buf;
-    size_t len;
-    size_t need;
-};
-
-__attribute__((format(printf, 2, 3))) static void
-tb_printf(struct textbuf *tb, const char *fmt, ...)
-{
-    char *dst = NULL;
-    size_t room = 0;
-    va_list ap;
-    int n;
-
-    if (tb->need < tb->len) {
-        dst = tb->buf + tb->need;
-        room = tb->len - tb->need;
-    }
-    va_start(ap, fmt);
-    n = vsnprintf(dst, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        tb->need += (size_t)n;
-}
-
 /*
  * One s_show() line: "0x%pK-0x%pK %7ld", the caller, " pages=%d",
  * " vmalloc", then show_numa_info()'s " N%u=%u" for each node with pages.
@@ -574,18 +549,17 @@ static void show_area(struct textbuf *tb, const struct mmsim_machine *m,
 int64_t mmsim_view_vmallocinfo(struct mmsim_machine *m, bool owners, char *buf,
                                size_t len)
 {
-    struct textbuf tb = {buf, len, 0};
+    struct textbuf tb;
 
     if (!buf && len)
         return MMSIM_EINVAL;
+    tb_init(&tb, buf, len);
     pthread_mutex_lock(&m->vmap_lock);
     for (size_t i = 0; m->vmap && i < m->vmap->nr; i++)
         if (m->vmap->e[i].va->live)
             show_area(&tb, m, &m->vmap->e[i], owners);
     pthread_mutex_unlock(&m->vmap_lock);
-    if (len)
-        buf[tb.need < len ? tb.need : len - 1] = '\0';
-    return (int64_t)tb.need;
+    return tb_finish(&tb);
 }
 
 /* ---- the checker ----------------------------------------------------------
