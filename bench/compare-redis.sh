@@ -21,7 +21,7 @@ build=$src/build/bench
 rounds=3
 n_pipe=2000000 # requests per run at -c 50 -P 16
 n_one=100000   # requests per run at -c 1 -P 1
-workers=2      # mmsimd --workers
+workers=1      # mmsimd --workers: one loop, as redis-server has one
 threads=       # mmsim-bench --threads; default: the CPUs the workers leave
 do_build=1
 
