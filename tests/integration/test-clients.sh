@@ -340,7 +340,10 @@ wait_for() {
 # In the background, mmsimctl itself (not the ctl function's subshell),
 # so that $! is its pid.
 watch_bg() {
-    "$mmsimctl" -s "$sock" --token-file "$tmp/token" "$@" >"$tmp/watch" 2>&1 &
+    # Empty the file here, not in the child: wait_for must not match the
+    # previous watch's output before the new one has started.
+    : >"$tmp/watch"
+    "$mmsimctl" -s "$sock" --token-file "$tmp/token" "$@" >>"$tmp/watch" 2>&1 &
     wpid=$!
 }
 # Deltas: 32 pages touched between samples show up as 32 faults or more.

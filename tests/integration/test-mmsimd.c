@@ -859,13 +859,14 @@ static void pack_alloc(struct mmsim_buf *b, uint64_t id, unsigned order)
 static void test_teardown_after_kill(void **state)
 {
     /* 64 allocations of orders 0-3, then 100 of orders 0-2. */
-    const uint64_t want = 16 * (1 + 2 + 4 + 8) + 34 * 1 + 33 * 2 + 33 * 4;
+    const uint64_t want_first = 16 * (1 + 2 + 4 + 8);
+    const uint64_t want = want_first + 34 * 1 + 33 * 2 + 33 * 4;
     Mmsim__V1__Hello h = MMSIM__V1__HELLO__INIT;
     Request r = MMSIM__V1__REQUEST__INIT;
     struct mmsim_buf first, second;
     uint64_t before, after = 0;
     int64_t end;
-    int fd, c, st;
+    int fd, c, st, go[2];
     pid_t child;
 
     (void)state;
@@ -889,25 +890,42 @@ static void test_teardown_after_kill(void **state)
     for (unsigned i = 0; i < 100; i++)
         pack_alloc(&second, 100 + i, i % 3);
     c = connect_tcp(shared.port);
+    assert_int_equal(pipe(go), 0);
 
     child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        /* Two bursts, each under max_inflight; nothing is ever read. */
+        char b;
+
+        /* Two bursts, each under max_inflight; nothing is ever read. The
+         * second waits for the parent to see the first one served, so
+         * the daemon never holds both at once however slow it runs. */
+        close(go[1]);
         if (send(c, first.data, first.len, MSG_NOSIGNAL) != (ssize_t)first.len)
             _exit(1);
-        sleep_ms(100);
+        if (read(go[0], &b, 1) != 1)
+            _exit(1);
         if (send(c, second.data, second.len, MSG_NOSIGNAL) !=
             (ssize_t)second.len)
             _exit(1);
         for (;;)
             pause();
     }
+    close(go[0]);
     close(c); /* the child's copy is the connection now */
     mmsim_buf_free(&first);
     mmsim_buf_free(&second);
+    end = now_ms() + 10000;
+    do {
+        after = machine_free_pages(fd, 3);
+        if (before - after >= want_first)
+            break;
+        sleep_ms(10);
+    } while (now_ms() < end);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    close(go[1]);
     /* Wait until every allocation was made, then kill the client. */
-    end = now_ms() + 5000;
+    end = now_ms() + 10000;
     do {
         after = machine_free_pages(fd, 3);
         if (before - after >= want)
