@@ -89,20 +89,7 @@ static void add_row(struct summary *s, const char *name, struct bench_stat st,
 static int check(struct mmsim_machine *m, const struct opts *o,
                  struct summary *s, const char *what)
 {
-    char err[512];
-    uint64_t t0 = bench_now_ns();
-    int rc = mmsim_check(m, o->full_check, err, sizeof(err));
-    double ms = (double)(bench_now_ns() - t0) / 1e6;
-
-    if (rc == 0) {
-        printf("  mmsim_check(%s) after %s: OK (%.1f ms)\n",
-               o->full_check ? "full" : "fast", what, ms);
-        return 0;
-    }
-    printf("  mmsim_check(%s) after %s: FAILED %s: %s\n",
-           o->full_check ? "full" : "fast", what, mmsim_err_name(rc), err);
-    s->check_failures++;
-    return -1;
+    return bench_check(m, o->full_check, what, &s->check_failures);
 }
 
 /* Boot a machine of @bytes over @nodes nodes and finish deferred init. */

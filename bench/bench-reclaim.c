@@ -95,20 +95,7 @@ static void pattern(uint8_t *buf, uint64_t seed, uint64_t page)
 static int check(struct mmsim_machine *m, const struct opts *o,
                  struct figures *f, const char *what)
 {
-    char err[512];
-    uint64_t t0 = bench_now_ns();
-    int rc = mmsim_check(m, o->full_check, err, sizeof(err));
-    double ms = (double)(bench_now_ns() - t0) / 1e6;
-
-    if (rc == 0) {
-        printf("  mmsim_check(%s) after %s: OK (%.1f ms)\n",
-               o->full_check ? "full" : "fast", what, ms);
-        return 0;
-    }
-    printf("  mmsim_check(%s) after %s: FAILED %s: %s\n",
-           o->full_check ? "full" : "fast", what, mmsim_err_name(rc), err);
-    f->check_failures++;
-    return -1;
+    return bench_check(m, o->full_check, what, &f->check_failures);
 }
 
 static uint64_t vmstat(struct mmsim_machine *m, const char *name)

@@ -279,4 +279,28 @@ static inline void bench_machine_free(struct mmsim_machine *m, uint64_t *free,
     }
 }
 
+/*
+ * Run mmsim_check() (@full: with the page-frame walk), print its verdict
+ * and time after @what, and count a failure in *@failures.
+ * Return: 0 when consistent.
+ */
+static inline int bench_check(struct mmsim_machine *m, bool full,
+                              const char *what, unsigned *failures)
+{
+    char err[512];
+    uint64_t t0 = bench_now_ns();
+    int rc = mmsim_check(m, full, err, sizeof(err));
+    double ms = (double)(bench_now_ns() - t0) / 1e6;
+
+    if (rc == 0) {
+        printf("  mmsim_check(%s) after %s: OK (%.1f ms)\n",
+               full ? "full" : "fast", what, ms);
+        return 0;
+    }
+    printf("  mmsim_check(%s) after %s: FAILED %s: %s\n",
+           full ? "full" : "fast", what, mmsim_err_name(rc), err);
+    (*failures)++;
+    return -1;
+}
+
 #endif /* MMSIM_BENCH_UTIL_H */
