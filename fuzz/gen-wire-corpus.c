@@ -1,9 +1,11 @@
 /*
- * gen-wire-corpus.c - write the seeds of the `frame` and `rpc` targets.
+ * gen-wire-corpus.c - write the seeds of the `frame`, `rpc` and `codec`
+ * targets.
  *
  * Usage: gen-wire-corpus OUTDIR
  *
- * Writes OUTDIR/rpc/seed-NNN and OUTDIR/frame/seed-NNN. The rpc seeds are
+ * Writes OUTDIR/rpc/seed-NNN, OUTDIR/frame/seed-NNN and
+ * OUTDIR/codec/seed-NNN. The rpc seeds are
  * recordings: the real client library (libmmsim) talks over socketpairs
  * to the target's own world (fuzz/wire.h: the same machine and engines),
  * served here by one thread per connection that records every read in
@@ -24,6 +26,10 @@
  * The frame seeds are the byte streams of the rpc seeds, fed in the
  * pieces they were recorded in, at several frame limits, and hostile
  * streams.
+ *
+ * The codec seeds are the messages of the recorded sessions one by one:
+ * every Request a client sent (mode 0) and every Response the engine
+ * sent back (mode 1), without their frame headers.
  *
  * corpus/<target>/ is these seeds after a libFuzzer "-merge=1" into an
  * empty directory (scripts/fuzz-corpus.sh).
@@ -49,11 +55,12 @@ typedef Mmsim__V1__Request Req;
 static const char *outdir;
 static unsigned nr_written;
 
-/* Write @o as the next seed of @target ("frame" or "rpc"). */
+/* Write @o as the next seed of @target ("frame", "rpc" or "codec"). */
 static void save(const char *target, const struct fz_out *o)
 {
-    static unsigned n[2];
-    unsigned *k = &n[strcmp(target, "rpc") == 0];
+    static unsigned n[3];
+    unsigned i = !strcmp(target, "rpc") ? 1 : !strcmp(target, "codec") ? 2 : 0;
+    unsigned *k = &n[i];
     char path[4096];
     FILE *f;
 
@@ -144,12 +151,39 @@ static void write_all(int fd, const uint8_t *p, size_t n)
     }
 }
 
+/*
+ * The codec seeds of one connection's stream of frames: each message
+ * after @mode (0 Request, 1 Response). Under g->lock (save() is not
+ * thread-safe).
+ */
+static void codec_seeds_of(const struct fz_out *stream, unsigned mode)
+{
+    struct fz_out o = {0};
+    size_t pos = 0;
+
+    while (stream->len - pos >= 4) {
+        const uint8_t *h = stream->buf + pos;
+        size_t len =
+            (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+
+        if (len > stream->len - pos - 4)
+            break;
+        fz_put_u8(&o, mode);
+        fz_put_bytes(&o, h + 4, len);
+        save("codec", &o);
+        o.len = 0;
+        pos += 4 + len;
+    }
+    fz_out_free(&o);
+}
+
 /* The server side of one connection: record, feed, answer; as net.c. */
 static void *serve(void *arg)
 {
     struct conn *cn = arg;
     struct gen *g = cn->g;
     uint8_t *buf = malloc(64 * 1024);
+    struct fz_out req = {0}, resp = {0}; /* for the codec seeds */
     struct mmsim_buf out;
 
     if (!buf)
@@ -164,12 +198,16 @@ static void *serve(void *arg)
         pthread_mutex_lock(&g->lock);
         if (n <= 0) {
             restart(g, cn->slot);
+            codec_seeds_of(&req, 0);
+            codec_seeds_of(&resp, 1);
             pthread_mutex_unlock(&g->lock);
             break;
         }
         record(g, cn->slot, 0, buf, (size_t)n);
         rc = mmsim_session_feed(g->sess[cn->slot], buf, (size_t)n, &out);
         pthread_mutex_unlock(&g->lock);
+        fz_put_bytes(&req, buf, (size_t)n);
+        fz_put_bytes(&resp, out.data, out.len);
         write_all(cn->fd, out.data, out.len);
         out.len = 0;
         if (rc == MMSIM_FEED_CLOSE) {
@@ -178,6 +216,8 @@ static void *serve(void *arg)
         }
     }
     mmsim_buf_free(&out);
+    fz_out_free(&req);
+    fz_out_free(&resp);
     free(buf);
     close(cn->fd);
     return NULL;

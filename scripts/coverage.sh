@@ -92,7 +92,7 @@ if [ "${HTML:-0}" = 1 ]; then
     "$cov" show -format=html -output-dir="$build/html" \
         -instr-profile="$build/corpus.profdata" $objects \
         "$root/daemon/mm" "$root/daemon/config" "$root/daemon/rpc" \
-        "$root/proto/frame.c"
+        "$root/proto/frame.c" "$root/proto/wire.c"
     echo "== HTML report: $build/html/index.html"
 fi
 exit $status

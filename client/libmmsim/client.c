@@ -33,6 +33,7 @@
 #include "mmsim/client.h"
 #include "mmsim/frame.h"
 #include "mmsim/mm.h"
+#include "mmsim/wire.h"
 
 #define CLIENT_CONNECT_TIMEOUT_MS 5000
 #define CLIENT_MAX_RESPONSE       (64u << 20)
@@ -180,14 +181,17 @@ static int poll_timeout(int64_t deadline)
 
 static void free_response(Mmsim__V1__Response *r)
 {
-    if (r)
-        protobuf_c_message_free_unpacked(&r->base, NULL);
+    mmsim_wire_response_free(r);
 }
 
 void mmsim_client_pb_free(void *msg)
 {
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, NULL);
+    ProtobufCMessage *m = msg;
+
+    if (m && m->descriptor == &mmsim__v1__response__descriptor)
+        mmsim_wire_response_free(msg);
+    else if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
 }
 
 static int queue_push(struct mmsim_client *c, Mmsim__V1__Response *r)
@@ -283,429 +287,6 @@ bool mmsim_client_connected(const struct mmsim_client *c)
     return c->fd >= 0;
 }
 
-/* ---- Encoding the small requests by hand
- *
- * protobuf-c packs by walking descriptors, twice (once for the size, once
- * for the bytes). The requests a pipelining client sends by the million
- * (AllocPages, FreePages, ReadPage, WritePage, Ping) have at most three
- * scalar or bytes fields, so they are encoded here directly: present
- * fields in field-number order, exactly the bytes protobuf-c produces
- * (tests/unit/test-client.c checks that). Field numbers are those of
- * proto/mmsim.proto, which never change. Every other request, and any
- * message carrying unknown fields, goes through protobuf-c.
- */
-
-enum { WIRE_VARINT = 0, WIRE_LEN = 2 };
-
-/* One field of a small message: a varint, or @v bytes at @data. */
-struct wire_field {
-    uint32_t tag; /* field number << 3 | wire type */
-    uint64_t v;
-    const uint8_t *data;
-};
-
-struct wire_msg {
-    struct wire_field f[3];
-    unsigned n;
-};
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *varint_put(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static void wire_varint(struct wire_msg *m, bool has, uint32_t num, uint64_t v)
-{
-    if (has)
-        m->f[m->n++] = (struct wire_field){num << 3 | WIRE_VARINT, v, NULL};
-}
-
-static void wire_bytes(struct wire_msg *m, bool has, uint32_t num,
-                       const ProtobufCBinaryData *b)
-{
-    if (has)
-        m->f[m->n++] =
-            (struct wire_field){num << 3 | WIRE_LEN, b->len, b->data};
-}
-
-static size_t wire_size(const struct wire_msg *m)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < m->n; i++) {
-        const struct wire_field *f = &m->f[i];
-
-        n += varint_size(f->tag) + varint_size(f->v);
-        if ((f->tag & 7) == WIRE_LEN)
-            n += f->v;
-    }
-    return n;
-}
-
-static uint8_t *wire_put(uint8_t *p, const struct wire_msg *m)
-{
-    for (unsigned i = 0; i < m->n; i++) {
-        const struct wire_field *f = &m->f[i];
-
-        p = varint_put(p, f->tag);
-        p = varint_put(p, f->v);
-        if ((f->tag & 7) == WIRE_LEN && f->v) {
-            memcpy(p, f->data, f->v);
-            p += f->v;
-        }
-    }
-    return p;
-}
-
-/*
- * The operation of @req as a wire_msg, and its field number in Request.
- * Return: false when protobuf-c must pack @req.
- */
-static bool wire_op(const Mmsim__V1__Request *req, struct wire_msg *m,
-                    uint32_t *num)
-{
-    const ProtobufCMessage *op = NULL;
-
-    m->n = 0;
-    switch (req->op_case) {
-    case MMSIM__V1__REQUEST__OP_ALLOC: {
-        const Mmsim__V1__AllocPages *a = req->alloc;
-
-        if (!a)
-            return false;
-        wire_varint(m, a->has_order, 1, a->order);
-        wire_varint(m, a->has_gfp, 2, a->gfp);
-        /* int32: a negative value is sign-extended to 64 bits. */
-        wire_varint(m, a->has_node, 3, (uint64_t)(int64_t)a->node);
-        op = &a->base;
-        *num = 4;
-        break;
-    }
-    case MMSIM__V1__REQUEST__OP_FREE: {
-        const Mmsim__V1__FreePages *f = req->free;
-
-        if (!f)
-            return false;
-        wire_varint(m, f->has_pfn, 1, f->pfn);
-        wire_varint(m, f->has_order, 2, f->order);
-        op = &f->base;
-        *num = 5;
-        break;
-    }
-    case MMSIM__V1__REQUEST__OP_READ: {
-        const Mmsim__V1__ReadPage *r = req->read;
-
-        if (!r)
-            return false;
-        wire_varint(m, r->has_pfn, 1, r->pfn);
-        wire_varint(m, r->has_offset, 2, r->offset);
-        wire_varint(m, r->has_length, 3, r->length);
-        op = &r->base;
-        *num = 8;
-        break;
-    }
-    case MMSIM__V1__REQUEST__OP_WRITE: {
-        const Mmsim__V1__WritePage *w = req->write;
-
-        if (!w)
-            return false;
-        wire_varint(m, w->has_pfn, 1, w->pfn);
-        wire_varint(m, w->has_offset, 2, w->offset);
-        wire_bytes(m, w->has_data, 3, &w->data);
-        op = &w->base;
-        *num = 9;
-        break;
-    }
-    case MMSIM__V1__REQUEST__OP_PING: {
-        const Mmsim__V1__Ping *p = req->ping;
-
-        if (!p)
-            return false;
-        wire_bytes(m, p->has_payload, 1, &p->payload);
-        op = &p->base;
-        *num = 3;
-        break;
-    }
-    default:
-        return false;
-    }
-    return !op->n_unknown_fields && !req->base.n_unknown_fields;
-}
-
-/* ---- Decoding the common responses by hand
- *
- * The answers to the requests above are small too: Response {id,
- * status, message} with no result, an AllocReply, a ReadReply or a Pong.
- * protobuf-c's unpack scans the frame, then parses it through the
- * descriptors; this reads such a frame in one pass and builds the very
- * structures protobuf-c would, allocated the way it allocates them
- * (malloc, one block per message, string and non-empty bytes field), so
- * that mmsim_client_pb_free() frees either kind alike. Anything else (a
- * field repeated, unknown or of another type, another result, an
- * overlong varint) is left to protobuf-c, which decides whether the frame
- * is valid at all.
- */
-
-struct wire_span {
-    const uint8_t *p;
-    size_t len;
-    bool has;
-};
-
-/* Return: false for a truncated or overlong varint, or one above @max. */
-static bool varint_get(const uint8_t **pp, const uint8_t *end, uint64_t max,
-                       uint64_t *v)
-{
-    const uint8_t *p = *pp;
-    uint64_t x = 0;
-
-    for (unsigned i = 0; i < 10 && p < end; i++) {
-        uint8_t b = *p++;
-
-        if (i == 9 && b > 1)
-            return false;
-        x |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *pp = p;
-            *v = x;
-            return x <= max;
-        }
-    }
-    return false;
-}
-
-/*
- * Walk the fields of one message: a varint, or a length-delimited span.
- * Return: 1 a field, 0 the end, -1 not for the hand decoder.
- */
-static int wire_next(const uint8_t **pp, const uint8_t *end, uint32_t *num,
-                     uint64_t *v, struct wire_span *sp)
-{
-    uint64_t tag;
-
-    if (*pp == end)
-        return 0;
-    if (!varint_get(pp, end, UINT32_MAX, &tag) || (tag >> 3) == 0)
-        return -1;
-    *num = (uint32_t)(tag >> 3);
-    switch (tag & 7) {
-    case WIRE_VARINT:
-        sp->has = false;
-        return varint_get(pp, end, UINT64_MAX, v) ? 1 : -1;
-    case WIRE_LEN:
-        if (!varint_get(pp, end, UINT64_MAX, v) || *v > (uint64_t)(end - *pp))
-            return -1;
-        sp->p = *pp;
-        sp->len = (size_t)*v;
-        sp->has = true;
-        *pp += sp->len;
-        return 1;
-    default:
-        return -1;
-    }
-}
-
-/* A copy of @sp as protobuf-c makes one: NUL-terminated. */
-static char *wire_string(const struct wire_span *sp)
-{
-    char *str = malloc(sp->len + 1);
-
-    if (str) {
-        if (sp->len)
-            memcpy(str, sp->p, sp->len);
-        str[sp->len] = '\0';
-    }
-    return str;
-}
-
-/* ... and bytes: NULL when empty. Return: false out of memory. */
-static bool wire_binary(const struct wire_span *sp, ProtobufCBinaryData *b)
-{
-    b->len = sp->len;
-    b->data = NULL;
-    if (!sp->len)
-        return true;
-    b->data = malloc(sp->len);
-    if (!b->data)
-        return false;
-    memcpy(b->data, sp->p, sp->len);
-    return true;
-}
-
-/* AllocReply {pfn, node, zone, order}. Return: 1, 0 (not by hand), -1. */
-static int wire_alloc_reply(const struct wire_span *sp, Mmsim__V1__Response *r)
-{
-    const uint8_t *p = sp->p, *end = sp->p + sp->len;
-    struct wire_span f, zone = {0};
-    uint64_t v[5] = {0};
-    unsigned seen = 0;
-    uint32_t num;
-    int rc;
-
-    while ((rc = wire_next(&p, end, &num, &v[0], &f)) > 0) {
-        if (num > 4 || (seen & 1u << num) || f.has != (num == 3) ||
-            (num != 1 && !f.has && v[0] > UINT32_MAX))
-            return 0;
-        seen |= 1u << num;
-        if (num == 3)
-            zone = f;
-        else
-            v[num] = v[0];
-    }
-    if (rc < 0)
-        return 0;
-    r->alloc = malloc(sizeof(*r->alloc));
-    if (!r->alloc)
-        return -1;
-    mmsim__v1__alloc_reply__init(r->alloc);
-    r->result_case = MMSIM__V1__RESPONSE__RESULT_ALLOC;
-    r->alloc->has_pfn = !!(seen & 1u << 1);
-    r->alloc->pfn = v[1];
-    r->alloc->has_node = !!(seen & 1u << 2);
-    r->alloc->node = (uint32_t)v[2];
-    r->alloc->has_order = !!(seen & 1u << 4);
-    r->alloc->order = (uint32_t)v[4];
-    if (zone.has && !(r->alloc->zone = wire_string(&zone)))
-        return -1;
-    return 1;
-}
-
-/* ReadReply or Pong: one optional bytes field, number 1. */
-static int wire_bytes_reply(const struct wire_span *sp, Mmsim__V1__Response *r,
-                            uint32_t which)
-{
-    const uint8_t *p = sp->p, *end = sp->p + sp->len;
-    struct wire_span f, data = {0};
-    ProtobufCBinaryData *b;
-    protobuf_c_boolean *has;
-    uint64_t v;
-    uint32_t num;
-    int rc;
-
-    while ((rc = wire_next(&p, end, &num, &v, &f)) > 0) {
-        if (num != 1 || !f.has || data.has)
-            return 0;
-        data = f;
-    }
-    if (rc < 0)
-        return 0;
-    if (which == MMSIM__V1__RESPONSE__RESULT_READ) {
-        r->read = malloc(sizeof(*r->read));
-        if (!r->read)
-            return -1;
-        mmsim__v1__read_reply__init(r->read);
-        b = &r->read->data;
-        has = &r->read->has_data;
-    } else {
-        r->pong = malloc(sizeof(*r->pong));
-        if (!r->pong)
-            return -1;
-        mmsim__v1__pong__init(r->pong);
-        b = &r->pong->payload;
-        has = &r->pong->has_payload;
-    }
-    r->result_case = (Mmsim__V1__Response__ResultCase)which;
-    *has = data.has;
-    if (data.has && !wire_binary(&data, b))
-        return -1;
-    return 1;
-}
-
-/*
- * The Response in @frame, decoded by hand if it has one of the common
- * shapes. Return: the response; NULL with *oom false when protobuf-c
- * must decode it (or refuse it), with *oom true when out of memory.
- */
-static Mmsim__V1__Response *wire_response(const uint8_t *frame, size_t len,
-                                          bool *oom)
-{
-    const uint8_t *p = frame, *end = frame + len;
-    struct wire_span f, msg = {0}, result = {0};
-    uint64_t v, id = 0, status = 0;
-    uint32_t num, which = 0;
-    unsigned seen = 0;
-    Mmsim__V1__Response *r;
-    int rc;
-
-    *oom = false;
-    while ((rc = wire_next(&p, end, &num, &v, &f)) > 0) {
-        if (num >= 32 || (seen & 1u << num))
-            return NULL;
-        seen |= 1u << num;
-        switch (num) {
-        case 1: /* id */
-            if (f.has)
-                return NULL;
-            id = v;
-            break;
-        case 2: /* status, an int32 enum: never negative from a server */
-            if (f.has || v > INT32_MAX)
-                return NULL;
-            status = v;
-            break;
-        case 3: /* message */
-            if (!f.has)
-                return NULL;
-            msg = f;
-            break;
-        case MMSIM__V1__RESPONSE__RESULT_PONG:
-        case MMSIM__V1__RESPONSE__RESULT_ALLOC:
-        case MMSIM__V1__RESPONSE__RESULT_READ:
-            if (!f.has || which)
-                return NULL;
-            which = num;
-            result = f;
-            break;
-        default:
-            return NULL;
-        }
-    }
-    if (rc < 0)
-        return NULL;
-    r = malloc(sizeof(*r));
-    if (!r)
-        goto out_oom;
-    mmsim__v1__response__init(r);
-    r->has_id = !!(seen & 1u << 1);
-    r->id = id;
-    r->has_status = !!(seen & 1u << 2);
-    r->status = (Mmsim__V1__Status)status;
-    if (msg.has && !(r->message = wire_string(&msg)))
-        goto out_free;
-    rc = 1;
-    if (which == MMSIM__V1__RESPONSE__RESULT_ALLOC)
-        rc = wire_alloc_reply(&result, r);
-    else if (which)
-        rc = wire_bytes_reply(&result, r, which);
-    if (rc > 0)
-        return r;
-    free_response(r); /* what was built so far */
-    if (rc == 0)
-        return NULL;
-    goto out_oom;
-out_free:
-    free_response(r);
-out_oom:
-    *oom = true;
-    return NULL;
-}
-
 /*
  * Decode one response out of rbuf, if whole, and queue it.
  * Return: 1 queued one, 0 rbuf used up without a whole frame, < 0 error
@@ -731,7 +312,7 @@ static int decode_one(struct mmsim_client *c)
     if (rc != MMSIM_FRAME_READY)
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_ENOMEM,
                                         "out of memory reading a response"));
-    r = wire_response(frame, flen, &oom);
+    r = mmsim_wire_response_dec(frame, flen, &oom);
     if (!r && oom)
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_ENOMEM,
                                         "out of memory reading a response"));
@@ -923,9 +504,8 @@ int mmsim_client_flush(struct mmsim_client *c)
 static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
                        int64_t deadline)
 {
-    struct wire_msg op;
-    uint32_t opnum = 0;
-    size_t size, opsize = 0;
+    struct mmsim_wire_enc enc;
+    size_t size;
     bool by_hand;
     int rc;
 
@@ -934,14 +514,9 @@ static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
         return rc;
     req->has_id = 1;
     req->id = c->next_id;
-    by_hand = wire_op(req, &op, &opnum);
-    if (by_hand) {
-        opsize = wire_size(&op);
-        size = 1 + varint_size(req->id) + varint_size(opnum << 3 | WIRE_LEN) +
-               varint_size(opsize) + opsize;
-    } else {
-        size = mmsim__v1__request__get_packed_size(req);
-    }
+    /* The requests sent by the million are encoded by hand (wire.h). */
+    by_hand = mmsim_wire_request_enc(req, &enc);
+    size = by_hand ? enc.size : mmsim__v1__request__get_packed_size(req);
     if (size > c->max_frame)
         return client_fail(c, MMSIM_CLIENT_ETOOBIG,
                            "request of %zu bytes exceeds the server's "
@@ -958,17 +533,10 @@ static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
         return client_fail(c, MMSIM_CLIENT_ENOMEM,
                            "out of memory queueing a request");
     mmsim_frame_put_header(&c->out, (uint32_t)size);
-    if (by_hand) {
-        uint8_t *p = c->out.data + c->out.len;
-
-        *p++ = 1 << 3 | WIRE_VARINT; /* Request.id */
-        p = varint_put(p, req->id);
-        p = varint_put(p, opnum << 3 | WIRE_LEN);
-        p = varint_put(p, opsize);
-        wire_put(p, &op);
-    } else {
+    if (by_hand)
+        mmsim_wire_put(&enc, c->out.data + c->out.len);
+    else
         mmsim__v1__request__pack(req, c->out.data + c->out.len);
-    }
     c->out.len += size;
     return (int64_t)c->next_id++;
 }
@@ -1997,14 +1565,31 @@ int64_t mmsim_client_send_machine(struct mmsim_client *c)
     return mmsim_client_send(c, &req);
 }
 
+/* The oldest queued response, its status recorded for _status(). */
+static Mmsim__V1__Response *take_head(struct mmsim_client *c)
+{
+    Mmsim__V1__Response *r = queue_pop_head(c);
+
+    if (r->has_status && r->status != MMSIM__V1__STATUS__OK) {
+        client_refused(c, r->status, r->message);
+        if (status_closes(r->status))
+            conn_dead(c, MMSIM_CLIENT_ESTATUS);
+    } else {
+        c->status = MMSIM__V1__STATUS__OK;
+        c->msg[0] = '\0';
+    }
+    return r;
+}
+
 int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
 {
-    int64_t deadline = deadline_in(c->timeout_ms);
-    Mmsim__V1__Response *r = NULL;
     int rc;
 
     *resp = NULL;
     if (!c->q_len) {
+        /* The clock only when we may wait: most calls find one queued. */
+        int64_t deadline = deadline_in(c->timeout_ms);
+
         if (c->next_wire_id == c->next_id)
             return client_fail(c, MMSIM_CLIENT_EINVAL,
                                "recv with no request pending");
@@ -2016,17 +1601,43 @@ int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
         if (rc)
             return rc;
     }
-    r = queue_pop_head(c);
-    if (r->has_status && r->status != MMSIM__V1__STATUS__OK) {
-        client_refused(c, r->status, r->message);
-        if (status_closes(r->status))
-            conn_dead(c, MMSIM_CLIENT_ESTATUS);
-    } else {
-        c->status = MMSIM__V1__STATUS__OK;
-        c->msg[0] = '\0';
-    }
-    *resp = r;
+    *resp = take_head(c);
     return 0;
+}
+
+int mmsim_client_try_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
+{
+    int rc;
+
+    *resp = NULL;
+    if (!c->q_len) {
+        if (c->next_wire_id == c->next_id)
+            return client_fail(c, MMSIM_CLIENT_EINVAL,
+                               "recv with no request pending");
+        rc = check_open(c);
+        if (!rc && c->out.len)
+            rc = flush_until(c, deadline_in(c->timeout_ms));
+        if (rc)
+            return rc;
+        /* What rbuf holds, else one recv(): never a wait. */
+        rc = decode_one(c);
+        if (rc == 0) {
+            rc = read_socket(c);
+            if (rc > 0)
+                rc = decode_one(c);
+        }
+        if (rc < 0)
+            return rc;
+        if (!c->q_len)
+            return 0;
+    }
+    *resp = take_head(c);
+    return 0;
+}
+
+int mmsim_client_fd(const struct mmsim_client *c)
+{
+    return c->fd;
 }
 
 size_t mmsim_client_pending(const struct mmsim_client *c)

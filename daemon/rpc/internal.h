@@ -160,10 +160,18 @@ struct mmsim_session {
 
 /*
  * Scratch memory for building one Response: freed in one go after it is
- * packed. Each piece is its own heap allocation so ASan sees overruns.
+ * packed. The first pieces come from @small, inside the request on the
+ * stack (the reply of a hot operation fits, so those cost no malloc);
+ * the rest are heap blocks of their own. Under ASan every piece of
+ * @small has a poisoned redzone behind it and the unused part stays
+ * poisoned, so overruns are caught either way (rpc.c).
  */
+#define RPC_ARENA_SMALL 256
+
 struct rpc_arena {
-    void *head; /* list of blocks, newest first */
+    void *head;  /* list of heap blocks, newest first */
+    size_t used; /* bytes of @small handed out, redzones included */
+    _Alignas(max_align_t) unsigned char small[RPC_ARENA_SMALL];
 };
 
 /* One request being handled. */

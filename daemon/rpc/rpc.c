@@ -5,7 +5,10 @@
  * One feed call runs this pipeline for every whole frame in the input:
  *
  *   frame decoder   at most max_frame_bytes buffered (proto/frame.c)
- *   unpack          protobuf-c through a counting allocator: a request
+ *   unpack          the hot requests (AllocPages, FreePages, ReadPage,
+ *                   WritePage, Ping) by hand, allocating nothing
+ *                   (proto/wire.c); anything else, or anything doubtful,
+ *                   by protobuf-c through a counting allocator: a request
  *                   that needs more than decode_budget_bytes of host
  *                   memory to decode is MALFORMED, whatever its size on
  *                   the wire (a frame of empty repeated messages expands
@@ -14,7 +17,8 @@
  *                   in-flight limit (gate(), in this order)
  *   operation       ops.c, against the machine and the session's table
  *   encode          one Response packed straight into @out behind its
- *                   length prefix; scratch memory freed
+ *                   length prefix (the common shapes by hand, the rest
+ *                   by protobuf-c); scratch memory freed
  *
  * Errors from the peer never assert: each becomes a status (the table is
  * rpc_status_of()) and, for protocol errors, a close. Errors of the host
@@ -30,6 +34,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "mmsim/wire.h"
 
 #ifndef MMSIM_RPC_SERVER_VERSION
 #define MMSIM_RPC_SERVER_VERSION "mmsimd"
@@ -99,15 +104,55 @@ static void printable_copy(char *dst, size_t cap, const char *src)
 
 /* ---- scratch memory for one response ------------------------------------- */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RPC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RPC_ASAN 1
+#endif
+#endif
+
+#ifdef RPC_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE        16
+#define arena_poison(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define arena_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define ARENA_REDZONE        0
+#define arena_poison(p, n)   ((void)(p), (void)(n))
+#define arena_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 struct arena_block {
     struct arena_block *next;
     max_align_t data[];
 };
 
+static void arena_init(struct rpc_arena *a)
+{
+    a->head = NULL;
+    a->used = 0;
+    arena_poison(a->small, sizeof(a->small));
+}
+
 void *rpc_alloc(struct rpc_req *rq, size_t size)
 {
+    struct rpc_arena *a = &rq->arena;
     struct arena_block *b;
 
+    if (size <= sizeof(a->small)) {
+        size_t step =
+            (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+
+        if (step + ARENA_REDZONE <= sizeof(a->small) - a->used) {
+            void *p = a->small + a->used;
+
+            a->used += step + ARENA_REDZONE;
+            arena_unpoison(p, size);
+            memset(p, 0, size);
+            return p;
+        }
+    }
     if (size > SIZE_MAX - sizeof(*b)) {
         rq->hostmem = true;
         return NULL;
@@ -117,11 +162,12 @@ void *rpc_alloc(struct rpc_req *rq, size_t size)
         rq->hostmem = true;
         return NULL;
     }
-    b->next = rq->arena.head;
-    rq->arena.head = b;
+    b->next = a->head;
+    a->head = b;
     return b->data;
 }
 
+/* Before @a goes out of scope: the stack it lives on is not poisoned. */
 static void arena_free(struct rpc_arena *a)
 {
     struct arena_block *b = a->head;
@@ -133,6 +179,8 @@ static void arena_free(struct rpc_arena *a)
         b = next;
     }
     a->head = NULL;
+    a->used = 0;
+    arena_unpoison(a->small, sizeof(a->small));
 }
 
 char *rpc_strdupf(struct rpc_req *rq, const char *fmt, ...)
@@ -761,16 +809,24 @@ static void budget_free(void *data, void *p)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-/* Pack @r behind its length prefix at the end of @out. Return: 0 or -1. */
+/*
+ * Pack @r behind its length prefix at the end of @out: by hand for the
+ * common shapes (mmsim/wire.h), else by protobuf-c. Return: 0 or -1.
+ */
 static int emit_response(const Mmsim__V1__Response *r, struct mmsim_buf *out)
 {
-    size_t n = mmsim__v1__response__get_packed_size(r);
+    struct mmsim_wire_enc enc;
+    bool by_hand = mmsim_wire_response_enc(r, &enc);
+    size_t n = by_hand ? enc.size : mmsim__v1__response__get_packed_size(r);
 
     if (n > RPC_MAX_RESPONSE_BYTES ||
         mmsim_buf_reserve(out, MMSIM_FRAME_HEADER + n))
         return -1;
     mmsim_frame_put_header(out, (uint32_t)n); /* room was reserved */
-    mmsim__v1__response__pack(r, out->data + out->len);
+    if (by_hand)
+        mmsim_wire_put(&enc, out->data + out->len);
+    else
+        mmsim__v1__response__pack(r, out->data + out->len);
     out->len += n;
     return 0;
 }
@@ -829,18 +885,31 @@ static void handle_frame(struct mmsim_session *s, const uint8_t *frame,
     static const uint8_t empty[1];
     struct budget b = {.limit = s->rpc->limits.decode_budget_bytes};
     ProtobufCAllocator alloc = {budget_alloc, budget_free, &b};
+    struct mmsim_wire_request hand;
     Mmsim__V1__Request *req;
     struct rpc_req rq;
 
-    memset(&rq, 0, sizeof(rq));
+    /* Not memset: rq.msg and the arena's bytes are written before use. */
     rq.s = s;
     rq.rpc = s->rpc;
+    rq.close = rq.hostmem = false;
+    arena_init(&rq.arena);
     mmsim__v1__response__init(&rq.resp);
     rq.resp.has_id = 1;
     rq.resp.has_status = 1;
     rq.resp.status = MMSIM__V1__STATUS__OK;
     s->feed_seq++;
 
+    /*
+     * The hot requests by hand, borrowing from @frame and allocating
+     * nothing; whatever the hand decoder leaves, protobuf-c decides.
+     */
+    if (mmsim_wire_request_dec(frame, len, &hand)) {
+        rq.resp.id = hand.req.id;
+        dispatch(&rq, &hand.req);
+        finish(&rq, out);
+        goto out;
+    }
     req = mmsim__v1__request__unpack(&alloc, len, len ? frame : empty);
     if (!req) {
         if (b.hostmem) {
@@ -867,6 +936,7 @@ static void handle_frame(struct mmsim_session *s, const uint8_t *frame,
         finish(&rq, out);
         protobuf_c_message_free_unpacked(&req->base, &alloc);
     }
+out:
     arena_free(&rq.arena);
     if (rq.close)
         s->closed = true;

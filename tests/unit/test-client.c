@@ -1103,6 +1103,91 @@ static void test_wire_responses(void **state)
     mmsim_buf_free(&m);
 }
 
+/* Frame @r with protobuf-c into @b (reset first). */
+static void frame_response(struct mmsim_buf *b, const Mmsim__V1__Response *r)
+{
+    size_t n = mmsim__v1__response__get_packed_size(r);
+
+    b->len = 0;
+    assert_int_equal(mmsim_buf_reserve(b, MMSIM_FRAME_HEADER + n), 0);
+    assert_int_equal(mmsim_frame_put_header(b, (uint32_t)n), 0);
+    mmsim__v1__response__pack(r, b->data + b->len);
+    b->len += n;
+}
+
+/*
+ * try_recv never waits: nothing pending is EINVAL; an answer not yet
+ * written, or written in part, is "none yet"; once whole it comes, in
+ * order, and the fd polls readable exactly when there is something.
+ */
+static void test_try_recv(void **state)
+{
+    Mmsim__V1__Response r = MMSIM__V1__RESPONSE__INIT;
+    Mmsim__V1__Response *got = NULL;
+    struct pollfd pfd = {.events = POLLIN};
+    struct mmsim_client *c;
+    struct mmsim_buf f, req;
+    int srv;
+
+    (void)state;
+    mmsim_buf_init(&f);
+    mmsim_buf_init(&req);
+    c = raw_client(&srv, 16);
+    read_frame(srv, &req); /* Hello */
+    pfd.fd = mmsim_client_fd(c);
+    assert_true(pfd.fd >= 0);
+    assert_int_equal(mmsim_client_try_recv(c, &got), MMSIM_CLIENT_EINVAL);
+    assert_null(got);
+
+    assert_int_equal(mmsim_client_send_ping(c, NULL, 0), 2);
+    assert_int_equal(mmsim_client_send_ping(c, "x", 1), 3);
+    assert_int_equal(mmsim_client_try_recv(c, &got), 0); /* flushes */
+    assert_null(got);
+    read_frame(srv, &req);
+    read_frame(srv, &req);
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+
+    /* The first answer, in two pieces. */
+    r.has_id = r.has_status = 1;
+    r.id = 2;
+    frame_response(&f, &r);
+    assert_int_equal(write_all(srv, f.data, 3), 0);
+    assert_int_equal(poll(&pfd, 1, 1000), 1);
+    assert_int_equal(mmsim_client_try_recv(c, &got), 0);
+    assert_null(got);
+    assert_int_equal(write_all(srv, f.data + 3, f.len - 3), 0);
+    assert_int_equal(poll(&pfd, 1, 1000), 1);
+    assert_int_equal(mmsim_client_try_recv(c, &got), 0);
+    assert_non_null(got);
+    assert_int_equal(got->id, 2);
+    mmsim_client_pb_free(got);
+    assert_int_equal(mmsim_client_pending(c), 1);
+
+    /* The second, refused: its status is recorded, as recv does. */
+    r.id = 3;
+    r.status = MMSIM__V1__STATUS__NOT_OWNER;
+    r.message = (char *)"not yours";
+    frame_response(&f, &r);
+    assert_int_equal(write_all(srv, f.data, f.len), 0);
+    assert_int_equal(poll(&pfd, 1, 1000), 1);
+    assert_int_equal(mmsim_client_try_recv(c, &got), 0);
+    assert_non_null(got);
+    assert_int_equal(got->id, 3);
+    assert_int_equal(mmsim_client_status(c), MMSIM__V1__STATUS__NOT_OWNER);
+    assert_string_equal(mmsim_client_message(c), "not yours");
+    mmsim_client_pb_free(got);
+    assert_int_equal(mmsim_client_pending(c), 0);
+
+    /* A server gone is an error, not "none yet". */
+    assert_int_equal(mmsim_client_send_ping(c, NULL, 0), 4);
+    close(srv);
+    assert_true(mmsim_client_try_recv(c, &got) < 0);
+    assert_null(got);
+    mmsim_client_close(c);
+    mmsim_buf_free(&f);
+    mmsim_buf_free(&req);
+}
+
 static void test_gfp_names(void **state)
 {
     uint32_t g;
@@ -1168,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_gfp_names),
         cmocka_unit_test(test_wire_requests),
         cmocka_unit_test(test_wire_responses),
+        cmocka_unit_test(test_try_recv),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,22 @@ int64_t mmsim_client_send(struct mmsim_client *c, Mmsim__V1__Request *req);
  */
 int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp);
 
+/**
+ * mmsim_client_try_recv() - as mmsim_client_recv(), but never waits: the
+ * response when one is queued, decodable from what was read, or readable
+ * from the socket with one non-blocking recv(). For event loops: call it
+ * when mmsim_client_fd() is readable, until it gives no response.
+ * @resp: receives the response, or NULL when none is there yet.
+ *
+ * Return: 0 (with or without a response); MMSIM_CLIENT_EINVAL when
+ * nothing is pending; a transport error.
+ */
+int mmsim_client_try_recv(struct mmsim_client *c, Mmsim__V1__Response **resp);
+
+/* The connection's socket, for poll()/epoll (never read or write it
+ * directly); -1 while not connected. */
+int mmsim_client_fd(const struct mmsim_client *c);
+
 /* Write every queued request to the socket (reading responses meanwhile,
  * so neither side can stall on a full socket). Return: 0 or an error. */
 int mmsim_client_flush(struct mmsim_client *c);
