@@ -2,8 +2,9 @@
 # compare-redis.sh - mmsimd against Debian's redis-server on loopback, with
 # the same connection count and pipeline depth: mmsim-bench (AllocPages +
 # FreePages pairs; 4 KiB WritePage) against redis-benchmark (INCR;
-# SET -d 4096). Prints ops/s, p50 and p99 of each, and the ratios against
-# the targets of bench/README.md. It prints figures and never fails on
+# SET -d 4096). Prints ops/s, p50 and p99 of each, the CPU time per
+# request of each server and client, and the ratios against the targets
+# of bench/README.md. It prints figures and never fails on
 # them: the exit status is non-zero only when something did not run (a
 # missing tool, a server that did not start, a benchmark that reported
 # errors).
@@ -26,7 +27,7 @@ threads=       # mmsim-bench --threads; default: the CPUs the workers leave
 do_build=1
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     cat <<EOF
 
 Options:
@@ -174,30 +175,59 @@ csv_fields() {
         END { if (!found) exit 1 }' "$1"
 }
 
-# run_mmsim C P N TEST LABEL OUT: one mmsim-bench run; appends a figure line.
+# CPU time per request is steadier than ops/s on a shared host: each run
+# also records the server's user+system time (from /proc/PID/stat, in
+# clock ticks) and the client's (bash's `time`), over its requests.
+tck=$(getconf CLK_TCK)
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# timed_client SERVER_PID N CMD...: run the client; print "server_us
+# client_us", the CPU microseconds per request of each. Return: the
+# client's exit status.
+timed_client() {
+    local spid=$1 n=$2 s0 s1 rc=0 TIMEFORMAT='%U %S'
+    shift 2
+    s0=$(cpu_ticks "$spid")
+    { time "$@" >"$tmp/out.csv" 2>"$tmp/err"; } 2>"$tmp/time" || rc=$?
+    s1=$(cpu_ticks "$spid")
+    [ "$rc" = 0 ] || return "$rc"
+    awk -v s0="$s0" -v s1="$s1" -v tck="$tck" -v n="$n" '
+        { printf "%.3f %.3f\n", (s1 - s0) / tck * 1e6 / n, ($1 + $2) * 1e6 / n }
+    ' "$tmp/time"
+}
+
+# run_mmsim C P N TEST LABEL OUT: one mmsim-bench run; appends a figure
+# line "ops/s p50 p99 server_us client_us".
 run_mmsim() {
-    if ! "$mbench" -a "$maddr" -c "$1" -P "$2" -n "$3" -t "$4" \
-        --threads "$threads" --csv >"$tmp/out.csv" 2>"$tmp/err"; then
+    local cpu fields
+    if ! cpu=$(timed_client "$mpid" "$3" "$mbench" -a "$maddr" -c "$1" \
+        -P "$2" -n "$3" -t "$4" --threads "$threads" --csv); then
         cat "$tmp/err" "$tmp/out.csv" >&2
         die "mmsim-bench -t $4 -c $1 -P $2 failed"
     fi
-    csv_fields "$tmp/out.csv" "$5" >>"$6" || die "no $5 line from mmsim-bench"
-    echo "    mmsim-bench -t $4: $(tail -1 "$6") (ops/s p50 p99)" >&2
+    fields=$(csv_fields "$tmp/out.csv" "$5") ||
+        die "no $5 line from mmsim-bench"
+    echo "$fields $cpu" >>"$6"
+    echo "    mmsim-bench -t $4: $(tail -1 "$6") (ops/s p50 p99, us/req" \
+        "mmsimd mmsim-bench)" >&2
 }
 
 # run_redis C P N TEST LABEL OUT [ARGS...]
 run_redis() {
-    local c=$1 p=$2 n=$3 t=$4 label=$5 out=$6
+    local c=$1 p=$2 n=$3 t=$4 label=$5 out=$6 cpu fields
     shift 6
-    if ! redis-benchmark -p "$rport" -c "$c" -P "$p" -n "$n" -t "$t" "$@" \
-        --csv >"$tmp/out.csv" 2>"$tmp/err"; then
+    if ! cpu=$(timed_client "$rpid" "$n" redis-benchmark -p "$rport" \
+        -c "$c" -P "$p" -n "$n" -t "$t" "$@" --csv); then
         cat "$tmp/err" >&2
         die "redis-benchmark -t $t failed"
     fi
     grep -q p99_latency_ms "$tmp/out.csv" ||
         die "this redis-benchmark prints no percentiles in --csv (need 6.2+)"
-    csv_fields "$tmp/out.csv" "$label" >>"$out" ||
+    fields=$(csv_fields "$tmp/out.csv" "$label") ||
         die "no $label line from redis-benchmark"
+    echo "$fields $cpu" >>"$out"
     echo "    redis-benchmark -t $t: $(tail -1 "$out")" >&2
 }
 
@@ -223,19 +253,20 @@ for cfg in $configs; do
 done
 echo >&2
 
-printf '%-4s %-4s %-28s %14s %10s %10s\n' "-c" "-P" "benchmark" "ops/s" \
-    "p50 ms" "p99 ms"
+printf '%-4s %-4s %-24s %12s %8s %8s %10s %10s\n' "-c" "-P" "benchmark" \
+    "ops/s" "p50 ms" "p99 ms" "server us" "client us"
 for cfg in $configs; do
     c=${cfg%:*}
     p=${cfg#*:}
     for pair in "m-af:mmsim alloc-free" "r-incr:redis INCR" \
         "m-w4k:mmsim write4k" "r-set:redis SET -d 4096"; do
         f=$tmp/${pair%%:*}-$c
-        printf '%-4s %-4s %-28s %14.2f %10.3f %10.3f\n' "$c" "$p" \
-            "${pair#*:}" "$(median "$f" 1)" "$(median "$f" 2)" \
-            "$(median "$f" 3)"
+        printf '%-4s %-4s %-24s %12.2f %8.3f %8.3f %10.3f %10.3f\n' "$c" \
+            "$p" "${pair#*:}" "$(median "$f" 1)" "$(median "$f" 2)" \
+            "$(median "$f" 3)" "$(median "$f" 4)" "$(median "$f" 5)"
     done
 done
+echo "(server us, client us: CPU time, user plus system, per request)"
 
 echo
 printf '%-4s %-4s %-28s %9s %8s %18s %6s\n' "-c" "-P" "mmsim / redis" \

@@ -8,15 +8,16 @@
  *
  * Each test opens its own connections (-c), spread round-robin over
  * worker threads (--threads), and closes them at the end; connecting and
- * the setup of page pools are not timed. A worker visits its
- * connections in turn. On each visit it takes every answer to what it
- * sent on the previous visit (waiting for them, in order) and sends up to
- * -P new requests in one flush, so each connection has P requests in
- * flight between two of its visits: redis-benchmark's pipeline, which
- * also writes P requests and reads their P replies. The latency of a
- * request runs from its mmsim_client_send_*() call to the moment its
- * response is taken, so it includes the time the worker spends on its
- * other connections, as redis-benchmark's includes its event loop's.
+ * the setup of page pools are not timed. A worker is an event loop
+ * (epoll) over its connections, as redis-benchmark is: each connection
+ * writes -P requests in one flush, its answers are taken as soon as its
+ * socket is readable, and when all P are answered it writes the next P:
+ * redis-benchmark's pipeline, which also writes P requests and reads
+ * their P replies. The latency of a request runs from its
+ * mmsim_client_send_*() call to the moment its own response is taken,
+ * which is when the bytes that complete it were read. (redis-benchmark
+ * times every reply of a batch to the first read event of that batch,
+ * which is shorter for all but the first reply; bench/README.md.)
  *
  * Tests:
  * - alloc-free: one AllocPages (order --order, no GFP flags, any node) or
@@ -54,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -478,27 +480,6 @@ static void conn_check(struct worker *w, struct conn *cn,
     }
 }
 
-/* Take the oldest answer on @cn. Return: 0, or -1 (connection lost). */
-static int conn_recv(struct worker *w, struct conn *cn)
-{
-    Mmsim__V1__Response *r = NULL;
-    struct inflight e;
-    uint64_t lat;
-    int rc;
-
-    rc = mmsim_client_recv(cn->c, &r);
-    if (rc < 0)
-        return conn_failed(w, cn, "recv", rc) < 0 ? -1 : 0;
-    e = ring_pop(cn, w->run->cfg->pipeline);
-    lat = now_ns() - e.t_ns;
-    bench_hist_record(w->hist, lat);
-    w->done++;
-    w->lat_sum += lat;
-    conn_check(w, cn, &e, r);
-    mmsim_client_pb_free(r);
-    return 0;
-}
-
 /* read4k: write every page of the pool once before the timed part. */
 static int conn_prefill(struct worker *w, struct conn *cn)
 {
@@ -569,6 +550,33 @@ static void conn_verify_pool(struct worker *w, struct conn *cn)
     free(buf);
 }
 
+/*
+ * Take the answers @cn has now, without waiting, and time each from its
+ * send to this moment. Return: 0, or -1 (connection lost).
+ */
+static int conn_take(struct worker *w, struct conn *cn)
+{
+    while (cn->len) {
+        Mmsim__V1__Response *r = NULL;
+        struct inflight e;
+        uint64_t lat;
+        int rc = mmsim_client_try_recv(cn->c, &r);
+
+        if (rc < 0)
+            return conn_failed(w, cn, "recv", rc) < 0 ? -1 : 0;
+        if (!r)
+            return 0;
+        e = ring_pop(cn, w->run->cfg->pipeline);
+        lat = now_ns() - e.t_ns;
+        bench_hist_record(w->hist, lat);
+        w->done++;
+        w->lat_sum += lat;
+        conn_check(w, cn, &e, r);
+        mmsim_client_pb_free(r);
+    }
+    return 0;
+}
+
 /* ---- A worker */
 
 static void worker_publish(struct worker *w)
@@ -577,56 +585,101 @@ static void worker_publish(struct worker *w)
     atomic_store_explicit(&w->lat_sum_pub, w->lat_sum, memory_order_relaxed);
 }
 
-/* The timed part: visit each connection in turn until all are done. */
-static void worker_loop(struct worker *w)
+/*
+ * Send @cn's next batch: -P requests (fewer at the end of its quota), one
+ * stamp and one flush for all, as redis-benchmark writes its pipeline.
+ * At the end (quota used up, or the duration over) mark it done and take
+ * it out of the worker's epoll set. Return: 0, or -1 (connection lost).
+ */
+static int conn_next_batch(struct worker *w, struct conn *cn, int ep,
+                           uint64_t deadline, unsigned *active)
 {
     const struct config *cfg = w->run->cfg;
-    uint64_t deadline = 0;
-    unsigned active = w->nr_conns;
-    bool stop = false;
+    unsigned n = cfg->pipeline;
     uint64_t t;
     int rc;
 
+    if (deadline && now_ns() >= deadline)
+        n = 0;
+    else if (cn->quota < n)
+        n = (unsigned)cn->quota;
+    if (!n) {
+        cn->done = true;
+        (*active)--;
+        epoll_ctl(ep, EPOLL_CTL_DEL, mmsim_client_fd(cn->c), NULL);
+        return 0;
+    }
+    t = now_ns();
+    for (unsigned k = 0; k < n; k++)
+        if (conn_send(w, cn, t))
+            return -1;
+    if (cn->quota != UINT64_MAX)
+        cn->quota -= n;
+    rc = mmsim_client_flush(cn->c);
+    if (rc < 0)
+        return conn_failed(w, cn, "flush", rc) < 0 ? -1 : 0;
+    return 0;
+}
+
+/*
+ * The timed part, an event loop as redis-benchmark's: every connection
+ * sends its first batch; then whichever connection the server answered
+ * has its answers taken the moment they are readable, and once a batch
+ * is all answered, the next one goes out. A request's latency thus runs
+ * from its send to the arrival of its answer, with no time spent waiting
+ * for the worker to come round to its connection.
+ */
+static void worker_loop(struct worker *w)
+{
+    const struct config *cfg = w->run->cfg;
+    struct epoll_event evs[64];
+    uint64_t deadline = 0;
+    unsigned active = w->nr_conns;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0) {
+        w->failed = true;
+        worker_error(w, "epoll_create1: %s", strerror(errno));
+        return;
+    }
     if (cfg->seconds > 0)
         deadline = w->start_ns + (uint64_t)(cfg->seconds * 1e9);
+    for (unsigned i = 0; i < w->nr_conns; i++) {
+        struct conn *cn = &w->conns[i];
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cn};
+
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, mmsim_client_fd(cn->c), &ev) < 0) {
+            w->failed = true;
+            worker_error(w, "epoll_ctl: %s", strerror(errno));
+            goto out;
+        }
+        if (conn_next_batch(w, cn, ep, deadline, &active))
+            goto out;
+    }
     while (active) {
-        for (unsigned i = 0; i < w->nr_conns; i++) {
-            struct conn *cn = &w->conns[i];
-            unsigned n;
+        int n = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            w->failed = true;
+            worker_error(w, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            struct conn *cn = evs[k].data.ptr;
 
             if (cn->done)
                 continue;
-            while (cn->len)
-                if (conn_recv(w, cn))
-                    return;
-            if (deadline && !stop && now_ns() >= deadline)
-                stop = true;
-            n = cfg->pipeline;
-            if (stop)
-                n = 0;
-            else if (cn->quota < n)
-                n = (unsigned)cn->quota;
-            if (!n) {
-                cn->done = true;
-                active--;
-                continue;
-            }
-            /* One stamp for the batch, as redis-benchmark: the requests
-             * reach the socket together at the flush below. */
-            t = now_ns();
-            for (unsigned k = 0; k < n; k++)
-                if (conn_send(w, cn, t))
-                    return;
-            if (cn->quota != UINT64_MAX)
-                cn->quota -= n;
-            rc = mmsim_client_flush(cn->c);
-            if (rc < 0) {
-                conn_failed(w, cn, "flush", rc);
-                return;
-            }
+            if (conn_take(w, cn))
+                goto out;
+            if (!cn->len && conn_next_batch(w, cn, ep, deadline, &active))
+                goto out;
         }
         worker_publish(w);
     }
+out:
+    close(ep);
 }
 
 static void *worker_main(void *arg)
