@@ -667,6 +667,59 @@ static const struct bytes edge_requests[] = {
     B("empty operations", "\x22\x00"),
 };
 
+/* Byte values for mutants: varint edges, and tags of the message's fields. */
+#define VALS 14
+static const uint8_t request_vals[VALS] = {0x00, 0x01, 0x02, 0x07, 0x08,
+                                           0x0a, 0x10, 0x12, 0x1a, 0x22,
+                                           0x7f, 0x80, 0x81, 0xff};
+static const uint8_t response_vals[VALS] = {0x00, 0x01, 0x02, 0x07, 0x08,
+                                            0x0a, 0x10, 0x12, 0x2a, 0x32,
+                                            0x4a, 0x7f, 0x80, 0xff};
+
+/*
+ * Every truncation of @bytes, and mutants of it (each of the first
+ * MUTATE_BYTES bytes set to each of @vals, flipped at random, left out,
+ * one put in before it; a few bytes changed at once) through @check,
+ * counting which the hand decoder took and which it left to protobuf-c.
+ */
+static void mutate(const uint8_t *bytes, size_t n,
+                   bool (*check)(const void *, size_t),
+                   const uint8_t vals[VALS], unsigned long *taken,
+                   unsigned long *left)
+{
+    uint8_t *mut = malloc(n + 2);
+
+    assert_non_null(mut);
+#define CHECK(p, len) (++*(check(p, len) ? taken : left))
+    for (size_t k = 0; k <= n; k++)
+        CHECK(bytes, k);
+    for (size_t k = 0; k < n && k < MUTATE_BYTES; k++) {
+        for (size_t v = 0; v < VALS; v++) {
+            memcpy(mut, bytes, n);
+            mut[k] = vals[v];
+            CHECK(mut, n);
+        }
+        memcpy(mut, bytes, n);
+        mut[k] ^= (uint8_t)(1 + rnd_below(255));
+        CHECK(mut, n);
+        memcpy(mut, bytes, k);
+        memcpy(mut + k, bytes + k + 1, n - k - 1);
+        CHECK(mut, n - 1);
+        memcpy(mut, bytes, k);
+        mut[k] = (uint8_t)rnd();
+        memcpy(mut + k + 1, bytes + k, n - k);
+        CHECK(mut, n + 1);
+    }
+    for (int j = 0; j < 64 && n; j++) {
+        memcpy(mut, bytes, n);
+        for (int m = 0; m < 3; m++)
+            mut[rnd_below(n)] = (uint8_t)rnd();
+        CHECK(mut, n);
+    }
+#undef CHECK
+    free(mut);
+}
+
 /*
  * Hand-made Requests: every doubtful shape is refused, the rest agree
  * with protobuf-c; then every truncation and many mutations of valid
@@ -674,8 +727,6 @@ static const struct bytes edge_requests[] = {
  */
 static void test_request_dec(void **state)
 {
-    static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x10,
-                                   0x12, 0x1a, 0x22, 0x7f, 0x80, 0x81, 0xff};
     unsigned long taken = 0, left = 0;
 
     (void)state;
@@ -694,7 +745,7 @@ static void test_request_dec(void **state)
     for (size_t i = 0;
          i < NR_MUTANTS + sizeof(edge_requests) / sizeof(*edge_requests); i++) {
         struct req_buf rb;
-        uint8_t *bytes, *mut;
+        uint8_t *bytes;
         size_t n;
 
         if (i < NR_MUTANTS) {
@@ -712,38 +763,7 @@ static void test_request_dec(void **state)
             bytes = dup_frame(b->p, b->len);
             n = b->len;
         }
-        mut = malloc(n + 2);
-        assert_non_null(mut);
-        /* Every truncation. */
-        for (size_t k = 0; k <= n; k++)
-            check_request(bytes, k) ? taken++ : left++;
-        for (size_t k = 0; k < n && k < MUTATE_BYTES; k++) {
-            /* Each byte set a few ways, and flipped at random. */
-            for (size_t v = 0; v < sizeof(vals); v++) {
-                memcpy(mut, bytes, n);
-                mut[k] = vals[v];
-                check_request(mut, n) ? taken++ : left++;
-            }
-            memcpy(mut, bytes, n);
-            mut[k] ^= (uint8_t)(1 + rnd_below(255));
-            check_request(mut, n) ? taken++ : left++;
-            /* A byte left out, one put in. */
-            memcpy(mut, bytes, k);
-            memcpy(mut + k, bytes + k + 1, n - k - 1);
-            check_request(mut, n - 1) ? taken++ : left++;
-            memcpy(mut, bytes, k);
-            mut[k] = (uint8_t)rnd();
-            memcpy(mut + k + 1, bytes + k, n - k);
-            check_request(mut, n + 1) ? taken++ : left++;
-        }
-        /* A few bytes changed at once. */
-        for (int j = 0; j < 64 && n; j++) {
-            memcpy(mut, bytes, n);
-            for (int m = 0; m < 3; m++)
-                mut[rnd_below(n)] = (uint8_t)rnd();
-            check_request(mut, n) ? taken++ : left++;
-        }
-        free(mut);
+        mutate(bytes, n, check_request, request_vals, &taken, &left);
         free(bytes);
     }
     /* Not vacuous: both outcomes happened, many times. */
@@ -1188,8 +1208,6 @@ static const struct bytes edge_responses[] = {
  */
 static void test_response_dec(void **state)
 {
-    static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x10,
-                                   0x12, 0x2a, 0x32, 0x4a, 0x7f, 0x80, 0xff};
     unsigned long taken = 0, left = 0;
 
     (void)state;
@@ -1210,7 +1228,7 @@ static void test_response_dec(void **state)
          i < NR_MUTANTS + sizeof(edge_responses) / sizeof(*edge_responses);
          i++) {
         struct resp_buf rb;
-        uint8_t *bytes, *mut;
+        uint8_t *bytes;
         size_t n;
 
         if (i < NR_MUTANTS) {
@@ -1228,34 +1246,7 @@ static void test_response_dec(void **state)
             bytes = dup_frame(b->p, b->len);
             n = b->len;
         }
-        mut = malloc(n + 2);
-        assert_non_null(mut);
-        for (size_t k = 0; k <= n; k++)
-            check_response(bytes, k) ? taken++ : left++;
-        for (size_t k = 0; k < n && k < MUTATE_BYTES; k++) {
-            for (size_t v = 0; v < sizeof(vals); v++) {
-                memcpy(mut, bytes, n);
-                mut[k] = vals[v];
-                check_response(mut, n) ? taken++ : left++;
-            }
-            memcpy(mut, bytes, n);
-            mut[k] ^= (uint8_t)(1 + rnd_below(255));
-            check_response(mut, n) ? taken++ : left++;
-            memcpy(mut, bytes, k);
-            memcpy(mut + k, bytes + k + 1, n - k - 1);
-            check_response(mut, n - 1) ? taken++ : left++;
-            memcpy(mut, bytes, k);
-            mut[k] = (uint8_t)rnd();
-            memcpy(mut + k + 1, bytes + k, n - k);
-            check_response(mut, n + 1) ? taken++ : left++;
-        }
-        for (int j = 0; j < 64 && n; j++) {
-            memcpy(mut, bytes, n);
-            for (int m = 0; m < 3; m++)
-                mut[rnd_below(n)] = (uint8_t)rnd();
-            check_response(mut, n) ? taken++ : left++;
-        }
-        free(mut);
+        mutate(bytes, n, check_response, response_vals, &taken, &left);
         free(bytes);
     }
     printf("test-wire: Response frames: %lu taken by hand, %lu left to "
