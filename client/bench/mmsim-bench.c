@@ -15,9 +15,10 @@
  * redis-benchmark's pipeline, which also writes P requests and reads
  * their P replies. The latency of a request runs from its
  * mmsim_client_send_*() call to the moment its own response is taken,
- * which is when the bytes that complete it were read. (redis-benchmark
+ * which is when the bytes that complete it were read. redis-benchmark
  * times every reply of a batch to the first read event of that batch,
- * which is shorter for all but the first reply; bench/README.md.)
+ * which is shorter for all but the first reply; --csv and the full
+ * report also give p50 and p99 that way, to compare like with like.
  *
  * Tests:
  * - alloc-free: one AllocPages (order --order, no GFP flags, any node) or
@@ -138,6 +139,7 @@ struct conn {
      * @pipeline entries. */
     struct inflight *ring;
     unsigned head, len;
+    uint64_t batch_first_ns; /* first answer of the batch taken; 0: none */
 
     /* alloc-free: blocks allocated whose free is not sent yet. */
     uint64_t *held;
@@ -158,7 +160,8 @@ struct worker {
     struct run *run;
     struct conn *conns;
     unsigned nr_conns;
-    struct bench_hist *hist;
+    struct bench_hist *hist;       /* send to own answer */
+    struct bench_hist *hist_first; /* send to the batch's first answer */
 
     /* For the progress line: written by the worker, read by main. */
     _Atomic uint64_t done_pub;
@@ -559,7 +562,7 @@ static int conn_take(struct worker *w, struct conn *cn)
     while (cn->len) {
         Mmsim__V1__Response *r = NULL;
         struct inflight e;
-        uint64_t lat;
+        uint64_t lat, now;
         int rc = mmsim_client_try_recv(cn->c, &r);
 
         if (rc < 0)
@@ -567,8 +570,14 @@ static int conn_take(struct worker *w, struct conn *cn)
         if (!r)
             return 0;
         e = ring_pop(cn, w->run->cfg->pipeline);
-        lat = now_ns() - e.t_ns;
+        now = now_ns();
+        lat = now - e.t_ns;
         bench_hist_record(w->hist, lat);
+        /* redis-benchmark's latency, for comparing like with like: a
+         * batch's every answer timed to its first (one stamp per batch). */
+        if (!cn->batch_first_ns)
+            cn->batch_first_ns = now;
+        bench_hist_record(w->hist_first, cn->batch_first_ns - e.t_ns);
         w->done++;
         w->lat_sum += lat;
         conn_check(w, cn, &e, r);
@@ -610,6 +619,7 @@ static int conn_next_batch(struct worker *w, struct conn *cn, int ep,
         return 0;
     }
     t = now_ns();
+    cn->batch_first_ns = 0;
     for (unsigned k = 0; k < n; k++)
         if (conn_send(w, cn, t))
             return -1;
@@ -725,6 +735,7 @@ struct result {
     uint64_t requests, errors, mismatches;
     double seconds, rps;
     double avg_ms, min_ms, p50_ms, p95_ms, p99_ms, p999_ms, max_ms;
+    double p50_first_ms, p99_first_ms; /* redis-benchmark's definition */
     bool failed;
 };
 
@@ -738,10 +749,10 @@ static void result_print(const struct config *cfg, const struct result *r)
     if (cfg->csv) {
         printf("\"%s\",\"%.2f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\",\"%.3f\","
                "\"%.3f\",\"%.3f\",\"%" PRIu64 "\",\"%" PRIu64 "\",\"%" PRIu64
-               "\"\n",
+               "\",\"%.3f\",\"%.3f\"\n",
                r->label, r->rps, r->avg_ms, r->min_ms, r->p50_ms, r->p95_ms,
                r->p99_ms, r->max_ms, r->p999_ms, r->requests, r->errors,
-               r->mismatches);
+               r->mismatches, r->p50_first_ms, r->p99_first_ms);
     } else if (cfg->quiet) {
         printf("%s: %.2f requests per second, p50=%.3f msec p99=%.3f msec "
                "p99.9=%.3f msec max=%.3f msec\n",
@@ -760,9 +771,12 @@ static void result_print(const struct config *cfg, const struct result *r)
         printf("  latency summary (msec):\n");
         printf("  %9s %9s %9s %9s %9s %9s %9s\n", "avg", "min", "p50", "p95",
                "p99", "p99.9", "max");
-        printf("  %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n\n", r->avg_ms,
+        printf("  %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", r->avg_ms,
                r->min_ms, r->p50_ms, r->p95_ms, r->p99_ms, r->p999_ms,
                r->max_ms);
+        printf("  to the batch's first answer, as redis-benchmark times: "
+               "p50 %.3f, p99 %.3f\n\n",
+               r->p50_first_ms, r->p99_first_ms);
     }
     fflush(stdout);
 }
@@ -827,7 +841,7 @@ static int run_test(const struct config *cfg, const uint8_t *patterns,
                     enum bench_test test, struct result *res)
 {
     struct run run = {.cfg = cfg, .test = test, .patterns = patterns};
-    struct bench_hist *total = NULL;
+    struct bench_hist *total = NULL, *total_first = NULL;
     uint64_t start = UINT64_MAX, end = 0;
     unsigned started = 0;
     int status = 0;
@@ -843,9 +857,11 @@ static int run_test(const struct config *cfg, const uint8_t *patterns,
     run.nr_workers = cfg->threads;
     run.workers = calloc(run.nr_workers, sizeof(*run.workers));
     total = malloc(sizeof(*total));
-    if (!run.workers || !total)
+    total_first = malloc(sizeof(*total_first));
+    if (!run.workers || !total || !total_first)
         goto oom;
     bench_hist_reset(total);
+    bench_hist_reset(total_first);
     for (unsigned t = 0; t < run.nr_workers; t++) {
         struct worker *w = &run.workers[t];
 
@@ -855,9 +871,11 @@ static int run_test(const struct config *cfg, const uint8_t *patterns,
         /* threads <= conns, so every worker has a connection. */
         w->conns = calloc(w->nr_conns ? w->nr_conns : 1, sizeof(*w->conns));
         w->hist = malloc(sizeof(*w->hist));
-        if (!w->conns || !w->hist)
+        w->hist_first = malloc(sizeof(*w->hist_first));
+        if (!w->conns || !w->hist || !w->hist_first)
             goto oom;
         bench_hist_reset(w->hist);
+        bench_hist_reset(w->hist_first);
         /* Connection i goes to thread i % threads; requests are shared
          * out evenly, the remainder to the first connections. */
         for (unsigned k = 0; k < w->nr_conns; k++) {
@@ -894,6 +912,7 @@ static int run_test(const struct config *cfg, const uint8_t *patterns,
         struct worker *w = &run.workers[t];
 
         bench_hist_merge(total, w->hist);
+        bench_hist_merge(total_first, w->hist_first);
         res->requests += w->done;
         res->errors += w->errors;
         res->mismatches += w->mismatches;
@@ -917,15 +936,19 @@ static int run_test(const struct config *cfg, const uint8_t *patterns,
     res->p99_ms = ns_to_ms(bench_hist_percentile(total, 99.0));
     res->p999_ms = ns_to_ms(bench_hist_percentile(total, 99.9));
     res->max_ms = ns_to_ms(total->max);
+    res->p50_first_ms = ns_to_ms(bench_hist_percentile(total_first, 50.0));
+    res->p99_first_ms = ns_to_ms(bench_hist_percentile(total_first, 99.0));
     if (!status && (res->failed || res->errors || res->mismatches))
         status = EXIT_FAILED;
 
     for (unsigned t = 0; t < run.nr_workers; t++) {
         free(run.workers[t].conns);
         free(run.workers[t].hist);
+        free(run.workers[t].hist_first);
     }
     free(run.workers);
     free(total);
+    free(total_first);
     return status;
 oom:
     fprintf(stderr, PROG ": out of memory\n");
@@ -966,7 +989,9 @@ static void usage(FILE *f)
             "     --token-file FILE  send the token in FILE (trailing CR/LF\n"
             "                    removed); default $MMSIM_TOKEN\n"
             "     --csv          CSV output (redis-benchmark's columns, then\n"
-            "                    p99.9, requests, errors, mismatches)\n"
+            "                    p99.9, requests, errors, mismatches, and\n"
+            "                    p50 and p99 timed to each batch's first\n"
+            "                    answer, as redis-benchmark times)\n"
             " -q                 quiet: one line per test\n"
             "     --no-progress  no progress line (it is shown on a terminal\n"
             "                    for runs over 2 s, never with --csv)\n"
@@ -1246,7 +1271,8 @@ int main(int argc, char **argv)
         printf("\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\","
                "\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\","
                "\"max_latency_ms\",\"p99.9_latency_ms\",\"requests\","
-               "\"errors\",\"mismatches\"\n");
+               "\"errors\",\"mismatches\",\"p50_first_reply_ms\","
+               "\"p99_first_reply_ms\"\n");
     for (unsigned i = 0; i < cfg.nr_tests; i++) {
         rc = run_test(&cfg, patterns, cfg.tests[i], &res);
         result_print(&cfg, &res);
