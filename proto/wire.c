@@ -407,7 +407,8 @@ bool mmsim_wire_request_dec(const uint8_t *frame, size_t len,
     static const uint8_t free_k[4] = {K_NONE, K_U64, K_U32};
     static const uint8_t read_k[4] = {K_NONE, K_U64, K_U32, K_U32};
     static const uint8_t write_k[4] = {K_NONE, K_U64, K_U32, K_BYTES};
-    const uint8_t *p = frame, *end = frame + len;
+    /* An empty frame may come as NULL: no arithmetic on it. */
+    const uint8_t *p = frame, *end = len ? frame + len : frame;
     struct span f, op = {0}, b[4];
     uint64_t x, id = 0, v[4] = {0};
     uint32_t num, which = 0;
@@ -633,7 +634,7 @@ static int dec_bytes_reply(const struct span *sp, Mmsim__V1__Response *r,
 Mmsim__V1__Response *mmsim_wire_response_dec(const uint8_t *frame, size_t len,
                                              bool *oom)
 {
-    const uint8_t *p = frame, *end = frame + len;
+    const uint8_t *p = frame, *end = len ? frame + len : frame;
     struct span f, msg = {0}, result = {0};
     uint64_t v, id = 0, status = 0;
     uint32_t num, which = 0;
