@@ -32,17 +32,13 @@
 #include "mmsim/client.h"
 #include "mmsim/frame.h"
 
+#include "daemon.h"
+
 #define ST(x) MMSIM__V1__STATUS__##x
 
 static const char *mmsimd_path;
 static char tmpdir[] = "/tmp/test-mmsimd-vm-XXXXXX";
 static bool failed_once;
-
-struct daemon {
-    pid_t pid;
-    char log[256];
-    char sock[108];
-};
 
 static struct daemon shared;
 /* A test's own daemon, killed at exit if a failure left it running. */
@@ -50,73 +46,11 @@ static struct daemon oomd;
 
 /* ---- processes ----------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-static char *slurp(const char *path)
-{
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    assert_non_null(buf);
-    while (fd >= 0 && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-        len += (size_t)n;
-        if (cap - len < 2) {
-            char *bigger = realloc(buf, cap *= 2);
-
-            assert_non_null(bigger);
-            buf = bigger;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
-static bool log_wait(const struct daemon *d, const char *needle, int ms)
-{
-    int64_t end = now_ms() + ms;
-
-    do {
-        char *text = slurp(d->log);
-        bool found = strstr(text, needle) != NULL;
-
-        free(text);
-        if (found)
-            return true;
-        sleep_ms(10);
-    } while (now_ms() < end);
-    return false;
-}
-
-static void dump_log(const struct daemon *d)
-{
-    char *text = slurp(d->log);
-
-    fprintf(stderr, "---- %s ----\n%s---- end ----\n", d->log, text);
-    free(text);
-}
-
 /* mmsimd on a Unix socket only, with the NULL-terminated extra args. */
 static void start_daemon(struct daemon *d, const char *name, ...)
 {
     const char *argv[48];
-    int argc = 0;
+    int argc = 0, st = 0;
     va_list ap;
 
     memset(d, 0, sizeof(*d));
@@ -136,48 +70,9 @@ static void start_daemon(struct daemon *d, const char *name, ...)
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-    d->pid = fork();
-    assert_true(d->pid >= 0);
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (fd < 0)
-            _exit(126);
-        dup2(fd, STDERR_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        close(fd);
-        unsetenv("MMSIM_TOKEN");
-        execv(mmsimd_path, (char *const *)argv);
-        _exit(127);
-    }
-    if (!log_wait(d, "mmsimd ready: ", 10000)) {
+    if (daemon_spawn(d, argv, NULL, NULL, 10000, &st)) {
         dump_log(d);
-        fail_msg("mmsimd did not get ready in 10 s");
-    }
-}
-
-static void stop_daemon(struct daemon *d)
-{
-    int64_t end = now_ms() + 10000;
-    int st = 0;
-
-    if (!d->pid)
-        return;
-    kill(d->pid, SIGTERM);
-    while (waitpid(d->pid, &st, WNOHANG) != d->pid) {
-        if (now_ms() > end) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, &st, 0);
-            dump_log(d);
-            d->pid = 0;
-            fail_msg("mmsimd did not stop within 10 s");
-        }
-        sleep_ms(10);
-    }
-    d->pid = 0;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        dump_log(d);
-        fail_msg("mmsimd exited with status %#x", st);
+        fail_msg("mmsimd exited at start, status %#x", st);
     }
 }
 
@@ -387,29 +282,6 @@ static void send_all(int fd, const Mmsim__V1__Request *r)
     mmsim_buf_free(&b);
 }
 
-static int read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-    int64_t end = now_ms() + timeout_ms;
-
-    while (len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int64_t left = end - now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            return -1;
-        n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static Mmsim__V1__Response *recv_resp(int fd, int timeout_ms)
 {
     uint8_t hdr[4], *body;
@@ -560,7 +432,7 @@ static void test_oom_kill(void **state)
     assert_int_equal(free_pages(watch), before);
     assert_check(watch);
     mmsim_client_close(watch);
-    stop_daemon(dp);
+    daemon_stop(dp, 10000);
     if (getenv("MMSIM_TEST_KEEP"))
         fprintf(stderr, "kept %s\n", dp->log);
 }
@@ -578,7 +450,7 @@ static int shared_setup(void **state)
 static int shared_teardown(void **state)
 {
     (void)state;
-    stop_daemon(&shared);
+    daemon_stop(&shared, 10000);
     return 0;
 }
 

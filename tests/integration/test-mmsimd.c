@@ -38,18 +38,13 @@
 #include "mmsim.pb-c.h"
 #include "mmsim/frame.h"
 
+#include "daemon.h"
+
 typedef Mmsim__V1__Request Request;
 typedef Mmsim__V1__Response Response;
 
 static const char *mmsimd_path;
 static char tmpdir[] = "/tmp/test-mmsimd-XXXXXX";
-
-struct daemon {
-    pid_t pid;
-    char log[256];
-    char unix_path[108];
-    int port; /* 0: no TCP listener */
-};
 
 /* The daemon the ordinary tests share. */
 static struct daemon shared;
@@ -59,101 +54,12 @@ static struct daemon shared;
 static char extra_env[512];
 static char unix_override[108];
 
-/* ---- time and processes ------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-/* Wait up to @timeout_ms for @pid; Return: its wait status, or -1. */
-static int wait_exit(pid_t pid, int timeout_ms)
-{
-    int64_t end = now_ms() + timeout_ms;
-    int st;
-
-    do {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-
-        if (r == pid)
-            return st;
-        if (r < 0)
-            return -1;
-        sleep_ms(10);
-    } while (now_ms() < end);
-    return -1;
-}
-
-/* The whole file (read to EOF: /proc files have no size). */
-static char *slurp(const char *path)
-{
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    assert_non_null(buf);
-    while (fd >= 0 && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-        len += (size_t)n;
-        if (cap - len < 2) {
-            char *bigger = realloc(buf, cap *= 2);
-
-            assert_non_null(bigger);
-            buf = bigger;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
-static bool log_has(const struct daemon *d, const char *needle)
-{
-    char *text = slurp(d->log);
-    bool found = text && strstr(text, needle);
-
-    free(text);
-    return found;
-}
-
-/* Poll the log for @needle for up to @timeout_ms. */
-static bool log_wait(const struct daemon *d, const char *needle, int timeout_ms)
-{
-    int64_t end = now_ms() + timeout_ms;
-
-    do {
-        if (log_has(d, needle))
-            return true;
-        sleep_ms(10);
-    } while (now_ms() < end);
-    return false;
-}
-
-static void dump_log(const struct daemon *d)
-{
-    char *text = slurp(d->log);
-
-    fprintf(stderr, "---- %s ----\n%s---- end ----\n", d->log, text);
-    free(text);
-}
+/* ---- the daemon -------------------------------------------------------- */
 
 /*
  * Start mmsimd with its stderr in a file, listening on 127.0.0.1:0 and a
- * Unix socket in the temporary directory, plus the NULL-terminated
- * @extra arguments; @token (or NULL) goes into MMSIM_TOKEN. With @wait,
- * block until the ready line (Return: 0) or the daemon's exit (Return:
- * its wait status, > 0 never 0... see below).
+ * Unix socket in the temporary directory, plus the NULL-terminated extra
+ * arguments; @token (or NULL) goes into MMSIM_TOKEN.
  *
  * Return: 0 when ready; else -1 and d->pid = 0 when it exited, the wait
  * status in *status.
@@ -165,20 +71,17 @@ static int start_daemon(struct daemon *d, const char *name, const char *token,
     const char *argv[64];
     int argc = 0;
     va_list ap;
-    char *text, *p;
-    int64_t end;
 
     memset(d, 0, sizeof(*d));
     snprintf(d->log, sizeof(d->log), "%s/%s-%d.log", tmpdir, name, serial);
-    snprintf(d->unix_path, sizeof(d->unix_path), "%s/%s-%d.sock", tmpdir, name,
-             serial++);
+    snprintf(d->sock, sizeof(d->sock), "%s/%s-%d.sock", tmpdir, name, serial++);
     if (unix_override[0])
-        snprintf(d->unix_path, sizeof(d->unix_path), "%s", unix_override);
+        snprintf(d->sock, sizeof(d->sock), "%s", unix_override);
     argv[argc++] = mmsimd_path;
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
     argv[argc++] = "--unix";
-    argv[argc++] = d->unix_path;
+    argv[argc++] = d->sock;
     argv[argc++] = "--workers";
     argv[argc++] = "2";
     argv[argc++] = "--log-level";
@@ -188,74 +91,7 @@ static int start_daemon(struct daemon *d, const char *name, const char *token,
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-
-    d->pid = fork();
-    assert_true(d->pid >= 0);
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (fd < 0)
-            _exit(126);
-        dup2(fd, STDERR_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        close(fd);
-        if (token)
-            setenv("MMSIM_TOKEN", token, 1);
-        else
-            unsetenv("MMSIM_TOKEN");
-        if (extra_env[0])
-            putenv(extra_env);
-        execv(mmsimd_path, (char *const *)argv);
-        _exit(127);
-    }
-    end = now_ms() + 10000;
-    while (now_ms() < end) {
-        int st;
-
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-            d->pid = 0;
-            if (status)
-                *status = st;
-            return -1;
-        }
-        text = slurp(d->log);
-        p = strstr(text, "mmsimd ready: ");
-        if (p && strchr(p, '\n')) {
-            char *tcp = strstr(p, "tcp 127.0.0.1:");
-
-            d->port = tcp ? atoi(tcp + strlen("tcp 127.0.0.1:")) : 0;
-            free(text);
-            return 0;
-        }
-        free(text);
-        sleep_ms(10);
-    }
-    dump_log(d);
-    fail_msg("mmsimd did not get ready in 10 s");
-    return -1;
-}
-
-/* SIGTERM, then insist on exit status 0 within @timeout_ms. */
-static void stop_daemon(struct daemon *d, int timeout_ms)
-{
-    int st;
-
-    if (!d->pid)
-        return;
-    kill(d->pid, SIGTERM);
-    st = wait_exit(d->pid, timeout_ms);
-    if (st == -1) {
-        kill(d->pid, SIGKILL);
-        waitpid(d->pid, NULL, 0);
-        dump_log(d);
-        d->pid = 0;
-        fail_msg("mmsimd did not exit within %d ms of SIGTERM", timeout_ms);
-    }
-    d->pid = 0;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        dump_log(d);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    return daemon_spawn(d, argv, token, extra_env, 10000, status);
 }
 
 static long rss_kib(pid_t pid)
@@ -336,29 +172,6 @@ static void send_req(int fd, const Request *r)
 
 /* Read exactly @len bytes within @timeout_ms. Return: 0, or -1 on EOF,
  * error or timeout. */
-static int read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-    int64_t end = now_ms() + timeout_ms;
-
-    while (len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int64_t left = end - now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            return -1;
-        n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The next Response, or NULL on EOF, error or timeout. */
 static Response *recv_resp(int fd, int timeout_ms)
 {
@@ -616,7 +429,7 @@ static int shared_setup(void **state)
 static int shared_teardown(void **state)
 {
     (void)state;
-    stop_daemon(&shared, 10000);
+    daemon_stop(&shared, 10000);
     return 0;
 }
 
@@ -633,10 +446,10 @@ static void test_hello_ping(void **state)
     assert_ping(fd, 3);
     close(fd);
 
-    assert_int_equal(lstat(shared.unix_path, &st), 0);
+    assert_int_equal(lstat(shared.sock, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 07777, 0600);
-    fd = connect_unix(shared.unix_path);
+    fd = connect_unix(shared.sock);
     assert_int_equal(hello(fd, NULL), MMSIM__V1__STATUS__OK);
     assert_ping(fd, 2);
     close(fd);
@@ -743,7 +556,7 @@ static void test_garbage(void **state)
     int fd, good;
 
     (void)state;
-    good = connect_unix(shared.unix_path);
+    good = connect_unix(shared.sock);
     assert_int_equal(hello(good, NULL), MMSIM__V1__STATUS__OK);
 
     fd = connect_tcp(shared.port);
@@ -964,12 +777,11 @@ static void test_many_clients(void **state)
     int fd[NCONN], probe;
 
     (void)state;
-    probe = connect_unix(shared.unix_path);
+    probe = connect_unix(shared.sock);
     assert_int_equal(hello(probe, NULL), MMSIM__V1__STATUS__OK);
     before = machine_free_pages(probe, 2);
     for (int i = 0; i < NCONN; i++) {
-        fd[i] =
-            i % 2 ? connect_unix(shared.unix_path) : connect_tcp(shared.port);
+        fd[i] = i % 2 ? connect_unix(shared.sock) : connect_tcp(shared.port);
         assert_int_equal(hello(fd[i], NULL), MMSIM__V1__STATUS__OK);
     }
     for (int i = 0; i < NCONN; i++) {
@@ -1048,7 +860,7 @@ static void test_socket_in_use(void **state)
 
         dup2(fd, STDERR_FILENO);
         execl(mmsimd_path, mmsimd_path, "--listen", "none", "--unix",
-              shared.unix_path, (char *)NULL);
+              shared.sock, (char *)NULL);
         _exit(127);
     }
     st = wait_exit(d2.pid, 5000);
@@ -1059,7 +871,7 @@ static void test_socket_in_use(void **state)
     assert_non_null(strstr(text, "another daemon"));
     free(text);
     /* And the first one's socket is still there and served. */
-    st = connect_unix(shared.unix_path);
+    st = connect_unix(shared.sock);
     assert_int_equal(hello(st, NULL), MMSIM__V1__STATUS__OK);
     close(st);
 }
@@ -1084,10 +896,10 @@ static void test_stale_socket(void **state)
     assert_int_equal(start_daemon(&d, "stale", NULL, NULL, (const char *)NULL),
                      0);
     assert_true(log_has(&d, "removed stale socket"));
-    fd = connect_unix(d.unix_path);
+    fd = connect_unix(d.sock);
     assert_int_equal(hello(fd, NULL), MMSIM__V1__STATUS__OK);
     close(fd);
-    stop_daemon(&d, 5000);
+    daemon_stop(&d, 5000);
 
     snprintf(unix_override, sizeof(unix_override), "%s/file.sock", tmpdir);
     fd = open(unix_override, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -1099,7 +911,7 @@ static void test_stale_socket(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 1);
     assert_true(log_has(&d, "is not a socket"));
-    text = slurp(d.unix_path);
+    text = slurp(d.sock);
     assert_string_equal(text, "keep");
     free(text);
     unix_override[0] = '\0';
@@ -1116,7 +928,7 @@ static void test_max_connections(void **state)
                      0);
     a = connect_tcp(d.port);
     assert_int_equal(hello(a, NULL), MMSIM__V1__STATUS__OK);
-    b = connect_unix(d.unix_path);
+    b = connect_unix(d.sock);
     assert_int_equal(hello(b, NULL), MMSIM__V1__STATUS__OK);
     c = connect_tcp(d.port);
     assert_true(wait_closed(c, 5000));
@@ -1135,7 +947,7 @@ static void test_max_connections(void **state)
     }
     close(c);
     close(b);
-    stop_daemon(&d, 5000);
+    daemon_stop(&d, 5000);
 }
 
 static void test_idle_timeout(void **state)
@@ -1164,7 +976,7 @@ static void test_idle_timeout(void **state)
     assert_true(log_wait(&d, "idle timeout", 2000));
     close(fd);
     close(busy);
-    stop_daemon(&d, 5000);
+    daemon_stop(&d, 5000);
 }
 
 static void test_token(void **state)
@@ -1186,7 +998,7 @@ static void test_token(void **state)
     assert_true(log_wait(&d, "authentication failed", 2000));
     assert_false(log_has(&d, "s3cret-t0ken"));
     /* No token at all. */
-    fd = connect_unix(d.unix_path);
+    fd = connect_unix(d.sock);
     assert_int_equal(hello(fd, NULL), MMSIM__V1__STATUS__UNAUTHENTICATED);
     assert_true(wait_closed(fd, 5000));
     close(fd);
@@ -1205,7 +1017,7 @@ static void test_token(void **state)
     assert_int_equal(hello(fd, "s3cret-t0ken"), MMSIM__V1__STATUS__OK);
     assert_ping(fd, 6);
     close(fd);
-    stop_daemon(&d, 5000);
+    daemon_stop(&d, 5000);
 }
 
 /* --metadata-only: the machine says so in Hello, and contents are
@@ -1226,7 +1038,7 @@ static void test_metadata_only(void **state)
                                   "-m", "1T", "--no-late-init",
                                   (const char *)NULL),
                      0);
-    fd = connect_unix(d.unix_path);
+    fd = connect_unix(d.sock);
     h.has_protocol_version = 1;
     h.protocol_version = MMSIM_PROTOCOL_VERSION;
     r.has_id = 1;
@@ -1245,7 +1057,7 @@ static void test_metadata_only(void **state)
     assert_int_equal(resp->status, MMSIM__V1__STATUS__NOT_SUPPORTED);
     mmsim__v1__response__free_unpacked(resp, NULL);
     close(fd);
-    stop_daemon(&d, 8000);
+    daemon_stop(&d, 8000);
 }
 
 /* Protected mode: a non-loopback address needs a token. */
@@ -1273,10 +1085,10 @@ static void test_protected_mode(void **state)
                                   "0.0.0.0:0", "--token-file", tokfile,
                                   (const char *)NULL),
                      0);
-    fd = connect_unix(d.unix_path);
+    fd = connect_unix(d.sock);
     assert_int_equal(hello(fd, "tok-from-file"), MMSIM__V1__STATUS__OK);
     close(fd);
-    stop_daemon(&d, 5000);
+    daemon_stop(&d, 5000);
 
     /* A token on the command line is refused outright. */
     assert_int_equal(start_daemon(&d, "argv-token", NULL, &st, "--token", "x",
@@ -1300,7 +1112,7 @@ static void test_sigterm_drains(void **state)
         start_daemon(&d, "sigterm", NULL, NULL, (const char *)NULL), 0);
     idle = connect_tcp(d.port);
     assert_int_equal(hello(idle, NULL), MMSIM__V1__STATUS__OK);
-    fresh = connect_unix(d.unix_path); /* never says Hello */
+    fresh = connect_unix(d.sock); /* never says Hello */
     busy = connect_tcp(d.port);
     assert_int_equal(hello(busy, NULL), MMSIM__V1__STATUS__OK);
     mmsim_buf_init(&b);
@@ -1339,7 +1151,7 @@ static void test_sigterm_drains(void **state)
     assert_true(wait_closed(idle, 1000));
     assert_true(wait_closed(fresh, 1000));
     /* The socket file is gone. */
-    assert_int_equal(access(d.unix_path, F_OK), -1);
+    assert_int_equal(access(d.sock, F_OK), -1);
     close(idle);
     close(busy);
     close(fresh);

@@ -45,6 +45,8 @@
 #include "mmsim.pb-c.h"
 #include "mmsim/client.h"
 
+#include "../integration/daemon.h"
+
 #define ST(x) MMSIM__V1__STATUS__##x
 
 /* Sanitizers: clang says so with __has_feature, gcc with __SANITIZE_*__. */
@@ -82,67 +84,8 @@ static char tmpdir[] = "/tmp/test-reclaim-net-XXXXXX";
 
 /* ---- time, files, the daemon --------------------------------------------- */
 
-struct daemon {
-    pid_t pid;
-    char log[256];
-    char sock[108];
-    char swap[256];
-};
-
 static struct daemon dmn;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-    nanosleep(&ts, NULL);
-}
-
-/* The whole file (read to EOF: /proc files have no size). */
-static char *slurp(const char *path)
-{
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-
-    if (!buf)
-        abort();
-    while (fd >= 0 && (n = read(fd, buf + len, cap - len - 1)) > 0) {
-        len += (size_t)n;
-        if (cap - len < 2) {
-            char *bigger = realloc(buf, cap *= 2);
-
-            if (!bigger)
-                abort();
-            buf = bigger;
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-    buf[len] = '\0';
-    return buf;
-}
-
-/* The last @max bytes of the daemon's log on stderr. */
-static void dump_log(const struct daemon *d, size_t max)
-{
-    char *text = slurp(d->log);
-    size_t len = strlen(text);
-    const char *from = len > max ? text + len - max : text;
-
-    fprintf(stderr, "---- %s (last %zu bytes) ----\n%s---- end ----\n", d->log,
-            strlen(from), from);
-    free(text);
-}
+static char swap_path[256]; /* the daemon's swap file */
 
 /* A "Name:   N kB" line of /proc/PID/status, in KiB; -1 if absent. */
 static long proc_status_kib(pid_t pid, const char *name)
@@ -171,74 +114,29 @@ static void start_daemon(struct daemon *d, const char *ram, const char *swap)
                           swaparg,     "--oom-policy",
                           "kill",      "--deferred-init",
                           "off",       NULL};
-    int64_t end;
+    int st = 0;
 
     memset(d, 0, sizeof(*d));
+    d->dump_max = 65536;
     snprintf(d->log, sizeof(d->log), "%s/mmsimd.log", tmpdir);
     snprintf(d->sock, sizeof(d->sock), "%s/mmsimd.sock", tmpdir);
-    snprintf(d->swap, sizeof(d->swap), "%s/swap", tmpdir);
-    snprintf(swaparg, sizeof(swaparg), "%s,file=%s", swap, d->swap);
-    d->pid = fork();
-    assert_true(d->pid >= 0);
-    if (d->pid == 0) {
-        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (fd < 0)
-            _exit(126);
-        dup2(fd, STDERR_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        close(fd);
-        unsetenv("MMSIM_TOKEN");
-        execv(mmsimd_path, (char *const *)argv);
-        _exit(127);
+    snprintf(swap_path, sizeof(swap_path), "%s/swap", tmpdir);
+    snprintf(swaparg, sizeof(swaparg), "%s,file=%s", swap, swap_path);
+    if (daemon_spawn(d, argv, NULL, NULL, 30000, &st)) {
+        dump_log(d);
+        fail_msg("mmsimd exited at start, status %#x", st);
     }
-    /* Nothing to await but the ready line in the log (or an exit). */
-    for (end = now_ms() + 30000; now_ms() < end; sleep_ms(10)) {
-        char *text = slurp(d->log);
-        bool ready = strstr(text, "mmsimd ready: ") != NULL;
-        int st;
-
-        free(text);
-        if (ready)
-            return;
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-            d->pid = 0;
-            dump_log(d, 8192);
-            fail_msg("mmsimd exited at start, status %#x", st);
-        }
-    }
-    dump_log(d, 8192);
-    fail_msg("mmsimd did not get ready in 30 s");
 }
 
 /* SIGTERM, then exit status 0 within @timeout_ms. */
 static void stop_daemon(struct daemon *d, int timeout_ms)
 {
-    int64_t t0 = now_ms(), end = t0 + timeout_ms;
-    int st = 0;
+    int ms;
 
     if (!d->pid)
         return;
-    assert_int_equal(kill(d->pid, SIGTERM), 0);
-    while (waitpid(d->pid, &st, WNOHANG) != d->pid) {
-        if (now_ms() > end) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, &st, 0);
-            d->pid = 0;
-            dump_log(d, 16384);
-            fail_msg("mmsimd did not exit within %d ms of SIGTERM", timeout_ms);
-        }
-        sleep_ms(10);
-    }
-    d->pid = 0;
-    printf("reclaim-net: mmsimd exited %d ms after SIGTERM, status %#x\n",
-           (int)(now_ms() - t0), st);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        dump_log(d, 65536);
-        fail_msg("mmsimd exited with status %#x (a sanitizer report or a "
-                 "leak is in the log above)",
-                 st);
-    }
+    ms = daemon_stop(d, timeout_ms);
+    printf("reclaim-net: mmsimd exited %d ms after SIGTERM, status 0\n", ms);
 }
 
 /* ---- libmmsim helpers (main thread) -------------------------------------- */
@@ -332,7 +230,7 @@ static void assert_check(struct mmsim_client *c, bool full)
 
     OK(c, mmsim_client_check(c, full, &ok, problem, sizeof(problem)));
     if (!ok) {
-        dump_log(&dmn, 16384);
+        dump_log(&dmn);
         fail_msg("check%s: %s", full ? " (full)" : "", problem);
     }
 }
@@ -885,7 +783,7 @@ static void test_reclaim_net(void **state)
     if (failures || bad_bytes || mo.error[0] || k1.oom_kill) {
         if (mo.error[0])
             fprintf(stderr, "FAIL: monitor: %s\n", mo.error);
-        dump_log(&dmn, 16384);
+        dump_log(&dmn);
     }
     if (bad_bytes)
         fail_msg("%" PRIu64 " bytes in %" PRIu64
