@@ -179,11 +179,6 @@ static int poll_timeout(int64_t deadline)
 
 /* ---- The response queue */
 
-static void free_response(Mmsim__V1__Response *r)
-{
-    mmsim_wire_response_free(r);
-}
-
 void mmsim_client_pb_free(void *msg)
 {
     ProtobufCMessage *m = msg;
@@ -239,7 +234,7 @@ static void queue_clear(struct mmsim_client *c)
     Mmsim__V1__Response *r = NULL;
 
     while ((r = queue_pop_head(c)) != NULL)
-        free_response(r);
+        mmsim_wire_response_free(r);
 }
 
 /* ---- The connection */
@@ -327,17 +322,17 @@ static int decode_one(struct mmsim_client *c)
          * could not decode, say): report it as the server's refusal. */
         if (r->has_status && r->status != MMSIM__V1__STATUS__OK) {
             rc = client_refused(c, r->status, r->message);
-            free_response(r);
+            mmsim_wire_response_free(r);
             return conn_dead(c, rc);
         }
         rc = client_fail(
             c, MMSIM_CLIENT_EPROTO, "response id %llu, expected %llu",
             (unsigned long long)r->id, (unsigned long long)c->next_wire_id);
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, rc);
     }
     if (queue_push(c, r)) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_ENOMEM,
                                         "out of memory queueing a response"));
     }
@@ -583,13 +578,13 @@ static int call(struct mmsim_client *c, Mmsim__V1__Request *req,
         rc = client_refused(c, r->status, r->message);
         if (status_closes(r->status))
             conn_dead(c, rc);
-        free_response(r);
+        mmsim_wire_response_free(r);
         return rc;
     }
     /* NOT_SET: the operation has no result (Free, Write); ignore any. */
     if (want != MMSIM__V1__RESPONSE__RESULT__NOT_SET &&
         r->result_case != want) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "response carries result %d, "
                                         "expected %d",
@@ -759,18 +754,18 @@ static int say_hello(struct mmsim_client *c, int64_t deadline)
         return rc;
     if (r->has_status && r->status != MMSIM__V1__STATUS__OK) {
         rc = client_refused(c, r->status, r->message);
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, rc);
     }
     if (r->result_case != MMSIM__V1__RESPONSE__RESULT_HELLO) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "Hello answered without HelloReply"));
     }
     c->hello = r->hello;
     r->hello = NULL;
     r->result_case = MMSIM__V1__RESPONSE__RESULT__NOT_SET;
-    free_response(r);
+    mmsim_wire_response_free(r);
 
     lim = c->hello->limits;
     c->max_frame = lim && lim->has_max_frame_bytes && lim->max_frame_bytes
@@ -1160,7 +1155,7 @@ int mmsim_client_ping(struct mmsim_client *c, const void *payload, size_t len)
     pong = r->pong;
     same = pong->payload.len == len &&
            (len == 0 || memcmp(pong->payload.data, payload, len) == 0);
-    free_response(r);
+    mmsim_wire_response_free(r);
     if (!same)
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "Pong payload differs from Ping's"));
@@ -1183,7 +1178,7 @@ int mmsim_client_alloc(struct mmsim_client *c, unsigned order, uint32_t gfp,
         return rc;
     if (out)
         page_from_reply(out, r->alloc);
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1200,7 +1195,7 @@ int mmsim_client_free(struct mmsim_client *c, uint64_t pfn, unsigned order)
     rc = call(c, &req, MMSIM__V1__RESPONSE__RESULT__NOT_SET, &r);
     if (rc)
         return rc;
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1226,7 +1221,7 @@ int mmsim_client_alloc_batch(struct mmsim_client *c,
         return rc;
     br = r->alloc_batch;
     if (br->n_results != n) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "AllocBatch of %zu answered with "
                                         "%zu results",
@@ -1241,7 +1236,7 @@ int mmsim_client_alloc_batch(struct mmsim_client *c,
             ok++;
         }
     }
-    free_response(r);
+    mmsim_wire_response_free(r);
     return ok;
 }
 
@@ -1267,7 +1262,7 @@ int mmsim_client_free_batch(struct mmsim_client *c,
         return rc;
     br = r->free_batch;
     if (br->n_results != n) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "FreeBatch of %zu answered with "
                                         "%zu results",
@@ -1280,7 +1275,7 @@ int mmsim_client_free_batch(struct mmsim_client *c,
         if (results[i].status == MMSIM__V1__STATUS__OK)
             ok++;
     }
-    free_response(r);
+    mmsim_wire_response_free(r);
     return ok;
 }
 
@@ -1303,7 +1298,7 @@ int mmsim_client_read(struct mmsim_client *c, uint64_t pfn, uint32_t offset,
         return rc;
     n = r->read->data.len;
     if (n > len) {
-        free_response(r);
+        mmsim_wire_response_free(r);
         return conn_dead(c, client_fail(c, MMSIM_CLIENT_EPROTO,
                                         "asked for %u bytes, got %zu",
                                         (unsigned)len, n));
@@ -1312,7 +1307,7 @@ int mmsim_client_read(struct mmsim_client *c, uint64_t pfn, uint32_t offset,
         memcpy(buf, r->read->data.data, n);
     if (got)
         *got = n;
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1330,7 +1325,7 @@ int mmsim_client_write(struct mmsim_client *c, uint64_t pfn, uint32_t offset,
     rc = call(c, &req, MMSIM__V1__RESPONSE__RESULT__NOT_SET, &r);
     if (rc)
         return rc;
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1356,7 +1351,7 @@ int mmsim_client_view(struct mmsim_client *c, Mmsim__V1__ViewKind kind,
     if (text) {
         *text = dup_str(r->view->text ? r->view->text : "");
         if (!*text) {
-            free_response(r);
+            mmsim_wire_response_free(r);
             return client_fail(c, MMSIM_CLIENT_ENOMEM, "out of memory");
         }
     }
@@ -1365,7 +1360,7 @@ int mmsim_client_view(struct mmsim_client *c, Mmsim__V1__ViewKind kind,
         r->view = NULL;
         r->result_case = MMSIM__V1__RESPONSE__RESULT__NOT_SET;
     }
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1389,7 +1384,7 @@ int mmsim_client_check(struct mmsim_client *c, bool full, bool *ok,
     if (problem && problemlen)
         snprintf(problem, problemlen, "%s",
                  r->check->problem ? r->check->problem : "");
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1409,7 +1404,7 @@ int mmsim_client_machine(struct mmsim_client *c, Mmsim__V1__MachineReply **out)
     *out = r->machine;
     r->machine = NULL;
     r->result_case = MMSIM__V1__RESPONSE__RESULT__NOT_SET;
-    free_response(r);
+    mmsim_wire_response_free(r);
     return 0;
 }
 
@@ -1581,14 +1576,19 @@ static Mmsim__V1__Response *take_head(struct mmsim_client *c)
     return r;
 }
 
-int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
+/*
+ * recv and try_recv: the oldest response, reading for it when none is
+ * queued; with @wait until one comes, else with one recv() at most.
+ */
+static int recv_head(struct mmsim_client *c, Mmsim__V1__Response **resp,
+                     bool wait)
 {
     int rc;
 
     *resp = NULL;
     if (!c->q_len) {
         /* The clock only when we may wait: most calls find one queued. */
-        int64_t deadline = deadline_in(c->timeout_ms);
+        int64_t deadline = wait || c->out.len ? deadline_in(c->timeout_ms) : -1;
 
         if (c->next_wire_id == c->next_id)
             return client_fail(c, MMSIM_CLIENT_EINVAL,
@@ -1596,35 +1596,18 @@ int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
         rc = check_open(c);
         if (!rc)
             rc = flush_until(c, deadline);
-        if (!rc && !c->q_len)
+        if (rc)
+            return rc;
+        if (wait) {
             rc = pump_one(c, deadline);
-        if (rc)
-            return rc;
-    }
-    *resp = take_head(c);
-    return 0;
-}
-
-int mmsim_client_try_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
-{
-    int rc;
-
-    *resp = NULL;
-    if (!c->q_len) {
-        if (c->next_wire_id == c->next_id)
-            return client_fail(c, MMSIM_CLIENT_EINVAL,
-                               "recv with no request pending");
-        rc = check_open(c);
-        if (!rc && c->out.len)
-            rc = flush_until(c, deadline_in(c->timeout_ms));
-        if (rc)
-            return rc;
-        /* What rbuf holds, else one recv(): never a wait. */
-        rc = decode_one(c);
-        if (rc == 0) {
-            rc = read_socket(c);
-            if (rc > 0)
-                rc = decode_one(c);
+        } else {
+            /* What rbuf holds, else one recv(): never a wait. */
+            rc = decode_one(c);
+            if (rc == 0) {
+                rc = read_socket(c);
+                if (rc > 0)
+                    rc = decode_one(c);
+            }
         }
         if (rc < 0)
             return rc;
@@ -1633,6 +1616,16 @@ int mmsim_client_try_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
     }
     *resp = take_head(c);
     return 0;
+}
+
+int mmsim_client_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
+{
+    return recv_head(c, resp, true);
+}
+
+int mmsim_client_try_recv(struct mmsim_client *c, Mmsim__V1__Response **resp)
+{
+    return recv_head(c, resp, false);
 }
 
 int mmsim_client_fd(const struct mmsim_client *c)
