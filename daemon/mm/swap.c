@@ -196,21 +196,26 @@ static void io_error(struct mmsim_machine *m, const char *what, uint64_t slot,
                   slot, sd->path, e ? strerror(e) : "short transfer");
 }
 
-int mmsim_swap_write(struct mmsim_machine *m, uint64_t slot, uint64_t pfn)
+/*
+ * One page between @buf and @slot of the device, retrying EINTR and short
+ * transfers. Return: 0, or MMSIM_EIO (logged).
+ */
+static int swap_xfer(struct mmsim_machine *m, uint64_t slot, uint8_t *buf,
+                     bool write)
 {
     struct swap_dev *sd = &m->vm->swap;
-    const uint8_t *src = m->contents + pfn * MMSIM_PAGE_SIZE;
     off_t off = (off_t)(slot << MMSIM_PAGE_SHIFT);
     size_t done = 0;
 
     while (done < MMSIM_PAGE_SIZE) {
-        ssize_t n = pwrite(sd->fd, src + done, MMSIM_PAGE_SIZE - done,
-                           off + (off_t)done);
+        size_t left = MMSIM_PAGE_SIZE - done;
+        ssize_t n = write ? pwrite(sd->fd, buf + done, left, off + (off_t)done)
+                          : pread(sd->fd, buf + done, left, off + (off_t)done);
 
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            io_error(m, "write", slot, n < 0 ? errno : 0);
+            io_error(m, write ? "write" : "read", slot, n < 0 ? errno : 0);
             return MMSIM_EIO;
         }
         done += (size_t)n;
@@ -218,12 +223,16 @@ int mmsim_swap_write(struct mmsim_machine *m, uint64_t slot, uint64_t pfn)
     return 0;
 }
 
+int mmsim_swap_write(struct mmsim_machine *m, uint64_t slot, uint64_t pfn)
+{
+    /* pwrite() only reads the page. */
+    return swap_xfer(m, slot, m->contents + pfn * MMSIM_PAGE_SIZE, true);
+}
+
 int mmsim_swap_read(struct mmsim_machine *m, uint64_t slot, uint64_t pfn)
 {
     struct swap_dev *sd = &m->vm->swap;
     uint8_t *dst;
-    off_t off = (off_t)(slot << MMSIM_PAGE_SHIFT);
-    size_t done = 0;
     uint8_t kind;
 
     mmsim_spin_lock(&sd->lock);
@@ -233,19 +242,10 @@ int mmsim_swap_read(struct mmsim_machine *m, uint64_t slot, uint64_t pfn)
     if (kind == SWAP_ZERO || !m->contents)
         return 0;
     dst = m->contents + pfn * MMSIM_PAGE_SIZE;
-    while (done < MMSIM_PAGE_SIZE) {
-        ssize_t n = pread(sd->fd, dst + done, MMSIM_PAGE_SIZE - done,
-                          off + (off_t)done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            io_error(m, "read", slot, n < 0 ? errno : 0);
-            /* Leave the page as it was found: zero. */
-            memset(dst, 0, MMSIM_PAGE_SIZE);
-            return MMSIM_EIO;
-        }
-        done += (size_t)n;
+    if (swap_xfer(m, slot, dst, false)) {
+        /* Leave the page as it was found: zero. */
+        memset(dst, 0, MMSIM_PAGE_SIZE);
+        return MMSIM_EIO;
     }
     atomic_fetch_or_explicit(&m->dirty[pfn / 64], UINT64_C(1) << (pfn % 64),
                              memory_order_relaxed);
