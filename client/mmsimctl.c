@@ -1735,6 +1735,30 @@ static void print_ok(struct ctl *ctl, const char *key, uint64_t addr)
     }
 }
 
+/*
+ * The answer of mmap and vmalloc: the start address (also the command's
+ * result, for $N in a session) and its size as @key; outside a session,
+ * the note that @what dies with this connection.
+ */
+static void print_region(struct ctl *ctl, uint64_t addr, const char *key,
+                         uint64_t n, const char *what)
+{
+    set_result(ctl, addr);
+    if (ctl->json) {
+        struct json j;
+
+        json_init(&j, stdout);
+        json_obj_begin(&j);
+        json_kbool(&j, "ok", true);
+        json_kaddr(&j, "addr", addr);
+        json_ku64(&j, key, n);
+        json_obj_end(&j);
+    } else {
+        printf("addr %#" PRIx64 " %s %" PRIu64 "\n", addr, key, n);
+    }
+    note_transient(ctl, what);
+}
+
 static int cmd_mmap(struct ctl *ctl, int argc, char **argv)
 {
     const char *node_s = NULL, *pos[1];
@@ -1756,20 +1780,7 @@ static int cmd_mmap(struct ctl *ctl, int argc, char **argv)
     rc = mmsim_client_mmap(ctl->c, pages, node, &addr);
     if (rc)
         return report(ctl, rc);
-    set_result(ctl, addr);
-    if (ctl->json) {
-        struct json j;
-
-        json_init(&j, stdout);
-        json_obj_begin(&j);
-        json_kbool(&j, "ok", true);
-        json_kaddr(&j, "addr", addr);
-        json_ku64(&j, "pages", pages);
-        json_obj_end(&j);
-    } else {
-        printf("addr %#" PRIx64 " pages %" PRIu64 "\n", addr, pages);
-    }
-    note_transient(ctl, "mapping");
+    print_region(ctl, addr, "pages", pages, "mapping");
     return EXIT_OK;
 }
 
@@ -1816,20 +1827,7 @@ static int cmd_vmalloc(struct ctl *ctl, int argc, char **argv)
     rc = mmsim_client_vmalloc(ctl->c, size, node, &addr, &rounded);
     if (rc)
         return report(ctl, rc);
-    set_result(ctl, addr);
-    if (ctl->json) {
-        struct json j;
-
-        json_init(&j, stdout);
-        json_obj_begin(&j);
-        json_kbool(&j, "ok", true);
-        json_kaddr(&j, "addr", addr);
-        json_ku64(&j, "size", rounded);
-        json_obj_end(&j);
-    } else {
-        printf("addr %#" PRIx64 " size %" PRIu64 "\n", addr, rounded);
-    }
-    note_transient(ctl, "vmalloc area");
+    print_region(ctl, addr, "size", rounded, "vmalloc area");
     return EXIT_OK;
 }
 
