@@ -12,41 +12,8 @@ mmsimctl=$2
 src=$3
 pygen=$4
 
-tmp=$(mktemp -d /tmp/test-clients.XXXXXX)
-pid=
-failures=0
-
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# run NAME WANT_STATUS CMD...: run CMD, stdout to $tmp/out, stderr to
-# $tmp/err, and check its exit status.
-run() {
-    name=$1
-    want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$name: exit status $got, expected $want"
-        sed 's/^/  out: /' "$tmp/out" | head -20 >&2
-        sed 's/^/  err: /' "$tmp/err" | head -20 >&2
-        return 1
-    fi
-    return 0
-}
+test_name=clients
+. "$(dirname "$0")/lib.sh"
 
 # expect NAME FILE PATTERN: grep -E PATTERN in $tmp/FILE.
 expect() {
@@ -63,16 +30,7 @@ sock=$tmp/mmsimd.sock
 "$mmsimd" --listen 127.0.0.1:0 --unix "$sock" --token-file "$tmp/token" \
     --workers 2 2>"$tmp/mmsimd.log" &
 pid=$!
-tries=0
-until grep -q 'mmsimd ready: ' "$tmp/mmsimd.log"; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "FAIL: mmsimd did not get ready" >&2
-        cat "$tmp/mmsimd.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+wait_ready "$tmp/mmsimd.log"
 tcp=$(sed -n 's/.*mmsimd ready: tcp \([^,]*\),.*/\1/p' "$tmp/mmsimd.log")
 [ -n "$tcp" ] || { echo "FAIL: no tcp address in the ready line" >&2; exit 1; }
 echo "mmsimd ready: tcp $tcp, unix $sock"
@@ -411,8 +369,4 @@ if grep -Eq 'ERROR|AddressSanitizer|runtime error' "$tmp/mmsimd.log"; then
     grep -E 'ERROR|AddressSanitizer|runtime error' "$tmp/mmsimd.log" >&2
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "all client checks passed"
+finish client

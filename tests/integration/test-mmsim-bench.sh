@@ -10,40 +10,8 @@ set -u
 mmsimd=$1
 bench=$2
 
-tmp=$(mktemp -d /tmp/test-mmsim-bench.XXXXXX)
-pid=
-failures=0
-
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# run NAME WANT_STATUS CMD...: stdout to $tmp/out, stderr to $tmp/err.
-run() {
-    name=$1
-    want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "$name: exit status $got, expected $want"
-        sed 's/^/  out: /' "$tmp/out" | head -20 >&2
-        sed 's/^/  err: /' "$tmp/err" | head -20 >&2
-        return 1
-    fi
-    return 0
-}
+test_name=mmsim-bench
+. "$(dirname "$0")/lib.sh"
 
 expect() {
     if ! grep -Eq -- "$3" "$tmp/$2"; then
@@ -58,16 +26,7 @@ chmod 600 "$tmp/token"
 "$mmsimd" --listen 127.0.0.1:0 --unix none --token-file "$tmp/token" \
     --workers 2 2>"$tmp/mmsimd.log" &
 pid=$!
-tries=0
-until grep -q 'mmsimd ready: ' "$tmp/mmsimd.log"; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "FAIL: mmsimd did not get ready" >&2
-        cat "$tmp/mmsimd.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+wait_ready "$tmp/mmsimd.log"
 addr=$(sed -n 's/.*mmsimd ready: tcp \([^, ]*\).*/\1/p' "$tmp/mmsimd.log")
 [ -n "$addr" ] || { echo "FAIL: no tcp address in the ready line" >&2; exit 1; }
 echo "mmsimd ready: tcp $addr"
@@ -132,8 +91,4 @@ run no-server 3 "$bench" -a 127.0.0.1:1 -n 10 -c 1 -t ping -q &&
     echo "ok: no server"
 run usage 2 "$bench" -t nosuchtest && echo "ok: usage"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "all mmsim-bench checks passed"
+finish mmsim-bench

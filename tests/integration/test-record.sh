@@ -16,24 +16,8 @@ mmsimctl=$2
 rpc=$3
 src=$4
 
-tmp=$(mktemp -d /tmp/test-record.XXXXXX)
-pid=
-failures=0
-
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
+test_name=record
+. "$(dirname "$0")/lib.sh"
 
 # expect NAME FILE PATTERN: grep -E PATTERN in FILE.
 expect() {
@@ -63,16 +47,7 @@ start() {
     "$mmsimd" --listen none --unix "$sock" --workers 1 $machine "$@" \
         2>>"$log" &
     pid=$!
-    tries=0
-    until grep -q 'mmsimd ready: ' "$log"; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "FAIL: mmsimd did not get ready" >&2
-            cat "$log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
+    wait_ready "$log"
 }
 
 # stop LOG: SIGTERM, exit status 0, no errors in the log.
@@ -185,16 +160,7 @@ big=$(head -c 100000 /dev/zero | tr '\0' x)
         $noswap --record "$tmp/rec3"
 ) 2>>"$tmp/d3.log" &
 pid=$!
-tries=0
-until grep -q 'mmsimd ready: ' "$tmp/d3.log"; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "FAIL: mmsimd (ulimit -f) did not get ready" >&2
-        cat "$tmp/d3.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+wait_ready "$tmp/d3.log"
 # Session 1's ping does not fit in the file (32 KiB with dash's 512-byte
 # blocks, 64 KiB with bash's): it is answered all the same.
 "$mmsimctl" -s "$sock" ping "$big" >"$tmp/out" 2>&1 ||
@@ -215,8 +181,4 @@ fi
 "$rpc" "$tmp/rec3" >"$tmp/replay.out" 2>&1 ||
     fail "replay of the recordings around the failure failed"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed" >&2
-    exit 1
-fi
-echo "all recording checks passed"
+finish recording
