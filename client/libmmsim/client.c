@@ -39,8 +39,10 @@
 #define CLIENT_MAX_RESPONSE       (64u << 20)
 /* Until HelloReply says otherwise (the server's defaults, rpc.h). */
 #define CLIENT_DEFAULT_INFLIGHT 128u
-/* Queued request bytes that trigger a flush from send_*(). */
+/* Unsent request bytes that make send_*() send what the socket takes,
+ * and the bound past which it waits for the socket to take them. */
 #define CLIENT_AUTOFLUSH_BYTES (64u << 10)
+#define CLIENT_OUT_MAX         (1u << 20)
 #define CLIENT_RBUF            (64u << 10)
 
 struct mmsim_client {
@@ -64,7 +66,8 @@ struct mmsim_client {
     Mmsim__V1__Response **q;
     size_t q_cap, q_head, q_len;
 
-    struct mmsim_buf out; /* framed requests not yet written */
+    struct mmsim_buf out; /* framed requests; [out_off, len) not yet sent */
+    size_t out_off;
     struct mmsim_frame_decoder dec;
     uint8_t *rbuf; /* bytes read, [rpos, rlen) not yet decoded */
     size_t rpos, rlen;
@@ -247,6 +250,7 @@ static void conn_reset(struct mmsim_client *c)
     c->fd = -1;
     queue_clear(c);
     c->out.len = 0;
+    c->out_off = 0;
     mmsim_frame_decoder_fini(&c->dec);
     mmsim_frame_decoder_init(&c->dec, c->max_response_bytes);
     c->rpos = c->rlen = 0;
@@ -436,32 +440,43 @@ static int pump_one(struct mmsim_client *c, int64_t deadline)
 }
 
 /*
+ * Send what the socket takes now of c->out, never waiting.
+ * Return: 0 all sent (c->out is empty again); 1 some is left; or a
+ * transport error.
+ */
+static int send_some(struct mmsim_client *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n;
+
+        do {
+            n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 1;
+            return conn_dead(c, client_fail(c, MMSIM_CLIENT_EIO, "send: %s",
+                                            strerror(errno)));
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out.len = 0;
+    c->out_off = 0;
+    return 0;
+}
+
+/*
  * Write all of c->out, reading responses meanwhile. The socket usually
  * has room, so send() comes first and poll() only once it is full.
  */
 static int flush_until(struct mmsim_client *c, int64_t deadline)
 {
-    size_t off = 0; /* sent so far; every failure below kills the
-                     * connection, so c->out needs no memmove */
+    int rc;
 
-    while (off < c->out.len) {
+    while ((rc = send_some(c)) > 0) {
         short rev = 0;
-        ssize_t n;
-        int rc;
 
-        do {
-            n = send(c->fd, c->out.data + off, c->out.len - off,
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return conn_dead(c, client_fail(c, MMSIM_CLIENT_EIO, "send: %s",
-                                                strerror(errno)));
-            n = 0;
-        }
-        off += (size_t)n;
-        if (off == c->out.len)
-            break;
         /* The socket is full: wait for room, taking in responses so
          * that neither side stalls on a full buffer. */
         rc = wait_fd(c, POLLOUT | POLLIN, deadline, &rev);
@@ -480,8 +495,7 @@ static int flush_until(struct mmsim_client *c, int64_t deadline)
                 return rc;
         }
     }
-    c->out.len = 0;
-    return 0;
+    return rc;
 }
 
 int mmsim_client_flush(struct mmsim_client *c)
@@ -489,6 +503,13 @@ int mmsim_client_flush(struct mmsim_client *c)
     int rc = check_open(c);
 
     return rc ? rc : flush_until(c, deadline_in(c->timeout_ms));
+}
+
+int mmsim_client_try_flush(struct mmsim_client *c)
+{
+    int rc = check_open(c);
+
+    return rc ? rc : send_some(c);
 }
 
 /*
@@ -523,6 +544,11 @@ static int64_t enqueue(struct mmsim_client *c, Mmsim__V1__Request *req,
             rc = pump_one(c, deadline);
         if (rc)
             return rc;
+    }
+    if (c->out_off >= CLIENT_AUTOFLUSH_BYTES) {
+        /* Partly sent by send_some(): drop the sent part before growing. */
+        mmsim_buf_consume(&c->out, c->out_off);
+        c->out_off = 0;
     }
     if (mmsim_buf_reserve(&c->out, MMSIM_FRAME_HEADER + size))
         return client_fail(c, MMSIM_CLIENT_ENOMEM,
@@ -1420,9 +1446,13 @@ int64_t mmsim_client_send(struct mmsim_client *c, Mmsim__V1__Request *req)
         return client_fail(c, MMSIM_CLIENT_EINVAL,
                            "no request, or a second Hello");
     id = enqueue(c, req, deadline);
-    if (id > 0 && c->out.len >= CLIENT_AUTOFLUSH_BYTES) {
-        rc = flush_until(c, deadline);
-        if (rc)
+    if (id > 0 && c->out.len - c->out_off >= CLIENT_AUTOFLUSH_BYTES) {
+        /* Send what the socket takes; wait only past CLIENT_OUT_MAX, so
+         * an event loop's batch is never held up here. */
+        rc = c->out.len - c->out_off >= CLIENT_OUT_MAX
+                 ? flush_until(c, deadline)
+                 : send_some(c);
+        if (rc < 0)
             return rc;
     }
     return id;
@@ -1588,15 +1618,15 @@ static int recv_head(struct mmsim_client *c, Mmsim__V1__Response **resp,
     *resp = NULL;
     if (!c->q_len) {
         /* The clock only when we may wait: most calls find one queued. */
-        int64_t deadline = wait || c->out.len ? deadline_in(c->timeout_ms) : -1;
+        int64_t deadline = wait ? deadline_in(c->timeout_ms) : -1;
 
         if (c->next_wire_id == c->next_id)
             return client_fail(c, MMSIM_CLIENT_EINVAL,
                                "recv with no request pending");
         rc = check_open(c);
         if (!rc)
-            rc = flush_until(c, deadline);
-        if (rc)
+            rc = wait ? flush_until(c, deadline) : send_some(c);
+        if (rc < 0)
             return rc;
         if (wait) {
             rc = pump_one(c, deadline);

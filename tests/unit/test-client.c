@@ -801,7 +801,8 @@ static void write_response(int fd, const Mmsim__V1__Response *r)
  * a socketpair: the HelloReply (announcing @max_inflight) is written
  * before the client asks for it.
  */
-static struct mmsim_client *raw_client(int *srv, uint32_t max_inflight)
+static struct mmsim_client *raw_client_opts(int *srv, uint32_t max_inflight,
+                                            const struct mmsim_client_opts *o)
 {
     Mmsim__V1__Response r = MMSIM__V1__RESPONSE__INIT;
     Mmsim__V1__HelloReply h = MMSIM__V1__HELLO_REPLY__INIT;
@@ -821,10 +822,15 @@ static struct mmsim_client *raw_client(int *srv, uint32_t max_inflight)
     r.result_case = MMSIM__V1__RESPONSE__RESULT_HELLO;
     r.hello = &h;
     write_response(sp[1], &r);
-    assert_int_equal(mmsim_client_connect_fd(sp[0], NULL, &c, err, sizeof(err)),
+    assert_int_equal(mmsim_client_connect_fd(sp[0], o, &c, err, sizeof(err)),
                      0);
     *srv = sp[1];
     return c;
+}
+
+static struct mmsim_client *raw_client(int *srv, uint32_t max_inflight)
+{
+    return raw_client_opts(srv, max_inflight, NULL);
 }
 
 /* Read the next frame off @fd into @b (reset first). */
@@ -1188,6 +1194,123 @@ static void test_try_recv(void **state)
     mmsim_buf_free(&req);
 }
 
+/* The WritePage of test_try_flush's request @k: pfn k, bytes k + j. */
+static void flush_page(uint8_t *page, size_t len, unsigned k)
+{
+    for (size_t j = 0; j < len; j++)
+        page[j] = (uint8_t)(k + j);
+}
+
+/*
+ * The test's server side: take what the client sent, up to @max bytes,
+ * without waiting, and check each whole frame: request @seen, in order.
+ */
+static void flush_take(int srv, struct mmsim_buf *acc, size_t max,
+                       unsigned *seen)
+{
+    uint8_t page[4096];
+    size_t off = 0;
+    ssize_t n;
+
+    assert_int_equal(mmsim_buf_reserve(acc, max), 0);
+    n = recv(srv, acc->data + acc->len, max, MSG_DONTWAIT);
+    if (n < 0)
+        assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    else
+        acc->len += (size_t)n;
+    while (acc->len - off >= MMSIM_FRAME_HEADER) {
+        const uint8_t *h = acc->data + off;
+        size_t len =
+            (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+        Mmsim__V1__Request *q;
+
+        if (acc->len - off - MMSIM_FRAME_HEADER < len)
+            break;
+        q = mmsim__v1__request__unpack(NULL, len, h + MMSIM_FRAME_HEADER);
+        assert_non_null(q);
+        assert_int_equal(q->id, 2 + *seen);
+        assert_int_equal(q->op_case, MMSIM__V1__REQUEST__OP_WRITE);
+        assert_int_equal(q->write->pfn, *seen);
+        flush_page(page, sizeof(page), *seen);
+        assert_int_equal(q->write->data.len, sizeof(page));
+        assert_memory_equal(q->write->data.data, page, sizeof(page));
+        mmsim__v1__request__free_unpacked(q, NULL);
+        (*seen)++;
+        off += MMSIM_FRAME_HEADER + len;
+    }
+    mmsim_buf_consume(acc, off);
+}
+
+/*
+ * try_flush and try_recv never wait, even with the socket full (a wait
+ * there would stall an event loop's every other connection); send_*()
+ * past 64 KiB queued sends what fits and goes on. Whatever is left goes
+ * out on later calls, whole and in order, while more is queued behind it.
+ * A short timeout turns any wait for the silent server into ETIMEDOUT.
+ */
+static void test_try_flush(void **state)
+{
+    enum { TOTAL = 600, FIRST = 200 }; /* 4 KiB writes: 800 KiB, then more */
+    struct mmsim_client_opts o;
+    Mmsim__V1__Response *got = NULL;
+    struct mmsim_client *c;
+    struct mmsim_buf acc;
+    uint8_t page[4096];
+    unsigned queued = 0, seen = 0, left_over = 0;
+    int srv, small = 64 << 10, rc = 1;
+
+    (void)state;
+    mmsim_buf_init(&acc);
+    mmsim_client_opts_init(&o);
+    o.timeout_ms = 200;
+    c = raw_client_opts(&srv, TOTAL + 1, &o);
+    read_frame(srv, &acc); /* Hello */
+    acc.len = 0;
+    /* Small socket buffers, so the writes below fill them for sure. */
+    assert_int_equal(setsockopt(mmsim_client_fd(c), SOL_SOCKET, SO_SNDBUF,
+                                &small, sizeof(small)),
+                     0);
+    assert_int_equal(mmsim_client_try_flush(c), 0); /* nothing queued */
+
+    for (; queued < FIRST; queued++) {
+        flush_page(page, sizeof(page), queued);
+        assert_int_equal(
+            mmsim_client_send_write(c, queued, 0, page, sizeof(page)),
+            2 + queued);
+    }
+    assert_int_equal(mmsim_client_try_flush(c), 1); /* full: some left */
+    assert_int_equal(mmsim_client_try_recv(c, &got), 0);
+    assert_null(got);
+    assert_int_equal(mmsim_client_pending(c), FIRST);
+
+    /* The server takes 12 KiB at a time while 8 KiB more are queued. */
+    while (rc || queued < TOTAL) {
+        flush_take(srv, &acc, 12 << 10, &seen);
+        for (unsigned i = 0; i < 2 && queued < TOTAL; i++, queued++) {
+            flush_page(page, sizeof(page), queued);
+            assert_int_equal(
+                mmsim_client_send_write(c, queued, 0, page, sizeof(page)),
+                2 + queued);
+        }
+        rc = mmsim_client_try_flush(c);
+        assert_true(rc == 0 || rc == 1);
+        left_over += rc;
+    }
+    while (seen < TOTAL) /* all sent: what is left is in the socket */
+        flush_take(srv, &acc, 64 << 10, &seen);
+    assert_true(left_over > 1); /* the socket was full again and again */
+    assert_int_equal(acc.len, 0);
+    assert_int_equal(mmsim_client_pending(c), TOTAL);
+
+    /* A dead socket is an error from try_flush too. */
+    assert_true(mmsim_client_send_write(c, 0, 0, page, sizeof(page)) > 0);
+    close(srv);
+    assert_true(mmsim_client_try_flush(c) < 0);
+    assert_int_equal(mmsim_client_try_flush(c), MMSIM_CLIENT_ECLOSED);
+    mmsim_client_close(c);
+    mmsim_buf_free(&acc);
+}
+
 static void test_gfp_names(void **state)
 {
     uint32_t g;
@@ -1254,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_wire_requests),
         cmocka_unit_test(test_wire_responses),
         cmocka_unit_test(test_try_recv),
+        cmocka_unit_test(test_try_flush),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

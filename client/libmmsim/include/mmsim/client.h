@@ -18,9 +18,14 @@
  *   its id without waiting; mmsim_client_recv() returns the next response,
  *   always in request order (ids ascend by one per connection; Hello took
  *   the first, 1); mmsim_client_flush() pushes queued requests to the
- *   socket (recv flushes, and so does a send once 64 KiB are queued). When
- *   max_inflight requests are unanswered, a send first reads responses off
- *   the socket and keeps them for recv, so it may block.
+ *   socket (recv flushes too). Once 64 KiB are queued, a send writes what
+ *   the socket takes without waiting; it waits for the socket only past
+ *   1 MiB unsent. When max_inflight requests are unanswered, a send first
+ *   reads responses off the socket and keeps them for recv, so it may
+ *   block.
+ * - In an event loop: mmsim_client_try_flush() and mmsim_client_try_recv()
+ *   never wait; poll mmsim_client_fd() for writing while try_flush says
+ *   requests are left, and for reading while responses are due.
  *
  * The two mix: a blocking call made while pipelined requests are pending
  * keeps their responses for mmsim_client_recv() and returns its own.
@@ -321,6 +326,16 @@ int mmsim_client_fd(const struct mmsim_client *c);
 /* Write every queued request to the socket (reading responses meanwhile,
  * so neither side can stall on a full socket). Return: 0 or an error. */
 int mmsim_client_flush(struct mmsim_client *c);
+
+/**
+ * mmsim_client_try_flush() - as mmsim_client_flush(), but never waits:
+ * writes what the socket takes now. For event loops: while it returns 1,
+ * wait for mmsim_client_fd() to be writable (reading responses with
+ * mmsim_client_try_recv() meanwhile) and call it again.
+ *
+ * Return: 0 everything is written; 1 some is left; a transport error.
+ */
+int mmsim_client_try_flush(struct mmsim_client *c);
 
 /* Requests sent with send_*() whose response recv() has not returned. */
 size_t mmsim_client_pending(const struct mmsim_client *c);
