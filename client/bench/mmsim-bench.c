@@ -133,6 +133,7 @@ struct conn {
     unsigned idx;   /* 0 .. conns-1 */
     uint64_t quota; /* requests still to send; UINT64_MAX: until time */
     bool done;
+    bool want_out; /* part of the batch is unsent: EPOLLOUT is on */
     uint64_t rng;
 
     /* The requests sent and not yet answered, oldest at @head; a ring of
@@ -595,6 +596,35 @@ static void worker_publish(struct worker *w)
 }
 
 /*
+ * Write what the socket takes of @cn's batch, never waiting (a wait here
+ * would hold up every other connection of the worker, as redis-benchmark's
+ * event loop never does); watch for room while some is left.
+ * Return: 0, or -1 (connection lost).
+ */
+static int conn_flush(struct worker *w, struct conn *cn, int ep)
+{
+    int rc = mmsim_client_try_flush(cn->c);
+    bool want_out = rc == 1;
+
+    if (rc < 0)
+        return conn_failed(w, cn, "flush", rc) < 0 ? -1 : 0;
+    if (want_out != cn->want_out) {
+        struct epoll_event ev = {
+            .events = EPOLLIN | (want_out ? EPOLLOUT : 0),
+            .data.ptr = cn,
+        };
+
+        if (epoll_ctl(ep, EPOLL_CTL_MOD, mmsim_client_fd(cn->c), &ev) < 0) {
+            w->failed = true;
+            worker_error(w, "epoll_ctl: %s", strerror(errno));
+            return -1;
+        }
+        cn->want_out = want_out;
+    }
+    return 0;
+}
+
+/*
  * Send @cn's next batch: -P requests (fewer at the end of its quota), one
  * stamp and one flush for all, as redis-benchmark writes its pipeline.
  * At the end (quota used up, or the duration over) mark it done and take
@@ -606,7 +636,6 @@ static int conn_next_batch(struct worker *w, struct conn *cn, int ep,
     const struct config *cfg = w->run->cfg;
     unsigned n = cfg->pipeline;
     uint64_t t;
-    int rc;
 
     if (deadline && now_ns() >= deadline)
         n = 0;
@@ -625,10 +654,7 @@ static int conn_next_batch(struct worker *w, struct conn *cn, int ep,
             return -1;
     if (cn->quota != UINT64_MAX)
         cn->quota -= n;
-    rc = mmsim_client_flush(cn->c);
-    if (rc < 0)
-        return conn_failed(w, cn, "flush", rc) < 0 ? -1 : 0;
-    return 0;
+    return conn_flush(w, cn, ep);
 }
 
 /*
@@ -681,6 +707,8 @@ static void worker_loop(struct worker *w)
 
             if (cn->done)
                 continue;
+            if (cn->want_out && conn_flush(w, cn, ep))
+                goto out;
             if (conn_take(w, cn))
                 goto out;
             if (!cn->len && conn_next_batch(w, cn, ep, deadline, &active))
