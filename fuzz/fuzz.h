@@ -112,17 +112,28 @@ struct fz_out {
     size_t cap;
 };
 
+/*
+ * Out of line: the rare path, and where gcc -O3 cannot follow the
+ * realloc() into the callers and warn of overflows that cannot happen.
+ */
+__attribute__((noinline, unused)) static void fz_grow(struct fz_out *o)
+{
+    size_t cap = o->cap ? o->cap * 2 : 256;
+    uint8_t *b;
+
+    if (cap <= o->cap)
+        fz_fail("output too large");
+    b = realloc(o->buf, cap);
+    if (!b)
+        fz_fail("out of host memory");
+    o->buf = b;
+    o->cap = cap;
+}
+
 static inline void fz_put_u8(struct fz_out *o, unsigned v)
 {
-    if (o->len == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        uint8_t *b = realloc(o->buf, cap);
-
-        if (!b)
-            fz_fail("out of host memory");
-        o->buf = b;
-        o->cap = cap;
-    }
+    if (o->len == o->cap)
+        fz_grow(o);
     o->buf[o->len++] = (uint8_t)v;
 }
 

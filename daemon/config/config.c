@@ -1560,7 +1560,7 @@ static int yscalar(const struct yctx *c, const yaml_node_t *n, const char *path,
 static int ysize(const struct yctx *c, const yaml_node_t *n, const char *path,
                  uint64_t *out)
 {
-    const char *s;
+    const char *s = NULL; /* set by yscalar(); gcc -O3 cannot see it */
     char why[192];
 
     if (yscalar(c, n, path, "a size", &s))

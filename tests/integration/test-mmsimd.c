@@ -127,9 +127,11 @@ static int connect_unix(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t len = strlen(path);
 
     assert_true(fd >= 0);
-    strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+    assert_true(len < sizeof(sun.sun_path));
+    memcpy(sun.sun_path, path, len + 1);
     assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     return fd;
 }
