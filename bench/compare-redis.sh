@@ -285,8 +285,8 @@ echo "own p99: mmsim-bench's own, each answer to its arrival. server us,"
 echo "client us: CPU time, user plus system, per request."
 
 echo
-printf '%-4s %-4s %-28s %9s %8s %18s %6s\n' "-c" "-P" "mmsim / redis" \
-    "ops/s" "target" "p99 mmsim/redis" "met"
+printf '%-4s %-4s %-28s %9s %8s %18s %6s %19s\n' "-c" "-P" "mmsim / redis" \
+    "ops/s" "target" "p99 mmsim/redis" "met" "mean mmsim/redis"
 misses=0
 for cfg in $configs; do
     c=${cfg%:*}
@@ -305,10 +305,17 @@ for cfg in $configs; do
                 ok = (ratio >= t && mp <= rp) ? "yes" : "NO"
                 printf "%8.2fx %7.1fx %8.3f/%-9.3f %6s", ratio, t, mp, rp, ok
             }')
-        printf '%-4s %-4s %-28s %s\n' "$c" "$p" "$label" "$line"
+        mean=$(awk -v mr="$mr" -v rr="$rr" -v n=$((c * p)) 'BEGIN {
+                printf "%9.3f/%-9.3f", n / mr * 1e3, n / rr * 1e3 }')
+        printf '%-4s %-4s %-28s %s %s\n' "$c" "$p" "$label" "$line" "$mean"
         case $line in *NO) misses=$((misses + 1)) ;; esac
     done
 done
+echo "mean: each request's own mean latency in ms, send to answer, by"
+echo "Little's law: c*P requests are in flight nearly all the time (a"
+echo "batch goes out as the last answer to the one before arrives), so the"
+echo "mean is about c*P / ops/s, for both servers alike (redis-benchmark"
+echo "times only a batch's first reply)."
 echo
 echo "Targets: ops/s ratio at least the target, and p99 no worse than" \
     "redis's; $misses of 4 missed. Host $(idle_pct)% idle after the run."
