@@ -10,7 +10,8 @@
  * worker threads (--threads), and closes them at the end; connecting and
  * the setup of page pools are not timed. A worker is an event loop
  * (epoll) over its connections, as redis-benchmark is: each connection
- * writes -P requests in one flush, its answers are taken as soon as its
+ * writes -P requests in one write (the rest on EPOLLOUT, never waiting
+ * on one connection's full socket), its answers are taken as soon as its
  * socket is readable, and when all P are answered it writes the next P:
  * redis-benchmark's pipeline, which also writes P requests and reads
  * their P replies. The latency of a request runs from its
