@@ -4,7 +4,8 @@
  * stress/test-reclaim-net.c): start it with its output in a log file and
  * wait for its ready line, read and search that log, stop it with
  * SIGTERM and insist on exit status 0; and the small helpers around
- * them (a monotonic clock, sleeping, whole files, reads with a timeout).
+ * them (a monotonic clock, sleeping, whole files, reads with a timeout,
+ * raw framed requests and responses for tests that bypass libmmsim).
  *
  * Header-only, like fuzz/fuzz.h: include it after <cmocka.h> (failures
  * are cmocka's fail_msg()).
@@ -25,6 +26,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "mmsim.pb-c.h"
+#include "mmsim/frame.h"
 
 struct daemon {
     pid_t pid; /* 0: not running */
@@ -246,6 +250,66 @@ static inline int daemon_stop(struct daemon *d, int timeout_ms)
                  st);
     }
     return (int)(now_ms() - t0);
+}
+
+/* Send all of @buf, whatever the socket takes per call. */
+static inline void write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        assert_true(n > 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Append one framed Request to @b. */
+static inline void pack_req(struct mmsim_buf *b, const Mmsim__V1__Request *r)
+{
+    size_t n = mmsim__v1__request__get_packed_size(r);
+
+    assert_int_equal(mmsim_frame_put_header(b, (uint32_t)n), 0);
+    assert_int_equal(mmsim_buf_reserve(b, n), 0);
+    mmsim__v1__request__pack(r, b->data + b->len);
+    b->len += n;
+}
+
+static inline void send_req(int fd, const Mmsim__V1__Request *r)
+{
+    struct mmsim_buf b;
+
+    mmsim_buf_init(&b);
+    pack_req(&b, r);
+    write_all(fd, b.data, b.len);
+    mmsim_buf_free(&b);
+}
+
+/* The next Response, or NULL on EOF, error or timeout. */
+static inline Mmsim__V1__Response *recv_resp(int fd, int timeout_ms)
+{
+    uint8_t hdr[4], *body;
+    uint32_t len;
+    Mmsim__V1__Response *r;
+
+    if (read_full(fd, hdr, 4, timeout_ms))
+        return NULL;
+    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+          (uint32_t)hdr[2] << 8 | hdr[3];
+    body = malloc(len ? len : 1);
+    assert_non_null(body);
+    if (read_full(fd, body, len, timeout_ms)) {
+        free(body);
+        return NULL;
+    }
+    r = mmsim__v1__response__unpack(NULL, len, body);
+    free(body);
+    assert_non_null(r);
+    return r;
 }
 
 #endif /* MMSIM_TESTS_DAEMON_H */

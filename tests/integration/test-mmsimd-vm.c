@@ -259,59 +259,13 @@ static void test_vm_calls(void **state)
 
 /* ---- the OOM killer, on the wire ----------------------------------------- */
 
-static void send_all(int fd, const Mmsim__V1__Request *r)
-{
-    struct mmsim_buf b;
-    size_t off = 0;
-
-    mmsim_buf_init(&b);
-    assert_int_equal(mmsim_frame_put_header(
-                         &b, (uint32_t)mmsim__v1__request__get_packed_size(r)),
-                     0);
-    assert_int_equal(
-        mmsim_buf_reserve(&b, mmsim__v1__request__get_packed_size(r)), 0);
-    b.len += mmsim__v1__request__pack(r, b.data + b.len);
-    while (off < b.len) {
-        ssize_t n = send(fd, b.data + off, b.len - off, MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        assert_true(n > 0);
-        off += (size_t)n;
-    }
-    mmsim_buf_free(&b);
-}
-
-static Mmsim__V1__Response *recv_resp(int fd, int timeout_ms)
-{
-    uint8_t hdr[4], *body;
-    uint32_t len;
-    Mmsim__V1__Response *r;
-
-    if (read_full(fd, hdr, 4, timeout_ms))
-        return NULL;
-    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-          (uint32_t)hdr[2] << 8 | hdr[3];
-    body = malloc(len ? len : 1);
-    assert_non_null(body);
-    if (read_full(fd, body, len, timeout_ms)) {
-        free(body);
-        return NULL;
-    }
-    r = mmsim__v1__response__unpack(NULL, len, body);
-    free(body);
-    assert_non_null(r);
-    return r;
-}
-
-/* One raw request; its response must be OK. */
 static Mmsim__V1__Response *raw_ok(int fd, Mmsim__V1__Request *r, uint64_t id)
 {
     Mmsim__V1__Response *resp;
 
     r->has_id = 1;
     r->id = id;
-    send_all(fd, r);
+    send_req(fd, r);
     resp = recv_resp(fd, 30000);
     assert_non_null(resp);
     assert_int_equal(resp->id, id);

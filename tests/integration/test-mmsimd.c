@@ -136,67 +136,6 @@ static int connect_unix(const char *path)
     return fd;
 }
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        assert_true(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Append one framed Request to @b. */
-static void pack_req(struct mmsim_buf *b, const Request *r)
-{
-    size_t n = mmsim__v1__request__get_packed_size(r);
-
-    assert_int_equal(mmsim_frame_put_header(b, (uint32_t)n), 0);
-    assert_int_equal(mmsim_buf_reserve(b, n), 0);
-    mmsim__v1__request__pack(r, b->data + b->len);
-    b->len += n;
-}
-
-static void send_req(int fd, const Request *r)
-{
-    struct mmsim_buf b;
-
-    mmsim_buf_init(&b);
-    pack_req(&b, r);
-    write_all(fd, b.data, b.len);
-    mmsim_buf_free(&b);
-}
-
-/* Read exactly @len bytes within @timeout_ms. Return: 0, or -1 on EOF,
- * error or timeout. */
-/* The next Response, or NULL on EOF, error or timeout. */
-static Response *recv_resp(int fd, int timeout_ms)
-{
-    uint8_t hdr[4], *body;
-    uint32_t len;
-    Response *r;
-
-    if (read_full(fd, hdr, 4, timeout_ms))
-        return NULL;
-    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-          (uint32_t)hdr[2] << 8 | hdr[3];
-    body = malloc(len ? len : 1);
-    assert_non_null(body);
-    if (read_full(fd, body, len, timeout_ms)) {
-        free(body);
-        return NULL;
-    }
-    r = mmsim__v1__response__unpack(NULL, len, body);
-    free(body);
-    assert_non_null(r);
-    return r;
-}
-
 /* True when the peer closes (EOF or reset) within @timeout_ms; data
  * before the close is discarded. */
 static bool wait_closed(int fd, int timeout_ms)
